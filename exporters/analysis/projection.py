@@ -1,0 +1,70 @@
+"""2-D projections of embeddings: PCA, UMAP, t-SNE (all seeded), out-of-sample UMAP, concatenated pairs."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+SEED = 31415  # the seed article's random_state, kept so layouts are comparable
+
+
+def pca_2d(e: np.ndarray) -> np.ndarray:
+    """First two principal components (sklearn's PCA with its deterministic sign convention)."""
+    from sklearn.decomposition import PCA
+
+    return PCA(n_components=2, svd_solver="full").fit_transform(np.asarray(e, float))
+
+
+def _umap(n: int, seed: int, metric: str = "cosine"):
+    import umap
+
+    return umap.UMAP(n_components=2, metric=metric, random_state=seed, n_jobs=1,
+                     n_neighbors=min(15, max(2, n - 1)), init="spectral" if n > 4 else "random")
+
+
+def umap_2d(e: np.ndarray, seed: int = SEED) -> np.ndarray:
+    """UMAP on cosine distance; fixing random_state makes it single-threaded and repeatable."""
+    e = np.asarray(e, np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _umap(len(e), seed).fit_transform(e).astype(np.float64)
+
+
+def tsne_2d(e: np.ndarray, seed: int = SEED) -> np.ndarray:
+    """t-SNE on cosine distance, PCA-initialised and seeded."""
+    from sklearn.manifold import TSNE
+
+    e = np.asarray(e, np.float32)
+    perplexity = float(min(30.0, max(2.0, (len(e) - 1) / 3.0)))
+    return TSNE(n_components=2, metric="cosine", init="pca", random_state=seed,
+                perplexity=perplexity).fit_transform(e).astype(np.float64)
+
+
+def umap_out_of_sample(fit_on: np.ndarray, project: np.ndarray, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
+    """Fit UMAP on one modality and place the other with `transform`: closes the gap visually only."""
+    fit_on, project = np.asarray(fit_on, np.float32), np.asarray(project, np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reducer = _umap(len(fit_on), seed).fit(fit_on)
+        return reducer.embedding_.astype(np.float64), reducer.transform(project).astype(np.float64)
+
+
+def concat_pairs(blocks: list[np.ndarray]) -> np.ndarray:
+    """One vector per pair: the modalities' embeddings side by side."""
+    return np.hstack([np.asarray(b, float) for b in blocks])
+
+
+METHODS = {"PCA": pca_2d, "UMAP": umap_2d, "TSNE": tsne_2d}
+
+
+def project(e: np.ndarray, method: str, seed: int = SEED) -> np.ndarray:
+    """Dispatch by name: 'PCA', 'UMAP' or 'TSNE'."""
+    key = method.upper().replace("-", "")
+    if key not in METHODS:
+        from exporters.errors import UserError
+
+        raise UserError(f"unknown projection {method!r}; choose one of {', '.join(METHODS)}")
+    if key == "PCA":
+        return pca_2d(e)
+    return METHODS[key](e, seed)

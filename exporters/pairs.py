@@ -1,0 +1,92 @@
+"""The two records every stage passes on: a paired dataset, and its embeddings under one model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from exporters.errors import UserError
+
+KINDS = ("image", "text", "audio", "molecule")
+
+
+@dataclass(frozen=True)
+class Modality:
+    """One column of a paired dataset.
+
+    name: key used in matrices and JSON ('image', 'text', 'audio', ...).
+    kind: how an item is shown on hover: 'image' and 'audio' items are file paths, 'text' and
+          'molecule' (SMILES) items are strings.
+    label: what the article calls it ('Image', 'BioImage', 'Molecule', ...).
+    """
+
+    name: str
+    kind: str
+    label: str
+    items: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise UserError(f"modality {self.name!r}: unknown kind {self.kind!r}; use one of {', '.join(KINDS)}")
+
+
+@dataclass(frozen=True)
+class PairedDataset:
+    """n items, each seen in every modality (row i of every modality belongs together)."""
+
+    id: str                          # snake_case id with a version, e.g. 'shapes_v1_eval100'
+    ids: tuple[str, ...]             # one stable id per item
+    modalities: tuple[Modality, ...]
+    description: str = ""
+    extra: dict = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        n = len(self.ids)
+        for m in self.modalities:
+            if len(m.items) != n:
+                raise UserError(f"dataset {self.id}: modality {m.name!r} has {len(m.items)} items but "
+                                f"there are {n} item ids; every modality needs one entry per pair")
+        if len(set(self.ids)) != n:
+            raise UserError(f"dataset {self.id}: item ids are not unique")
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def modality(self, name: str) -> Modality:
+        for m in self.modalities:
+            if m.name == name:
+                return m
+        raise UserError(f"dataset {self.id}: no modality {name!r}; it has {', '.join(self.names)}")
+
+    @property
+    def names(self) -> list[str]:
+        return [m.name for m in self.modalities]
+
+    def subset(self, indices: list[int], suffix: str) -> "PairedDataset":
+        """The pairs at `indices`, as a dataset of its own (id gets `suffix`)."""
+        mods = tuple(Modality(m.name, m.kind, m.label, tuple(m.items[i] for i in indices))
+                     for m in self.modalities)
+        return PairedDataset(f"{self.id}_{suffix}", tuple(self.ids[i] for i in indices), mods,
+                             self.description, dict(self.extra))
+
+
+@dataclass(frozen=True)
+class EmbeddingSet:
+    """L2-normalized embeddings of one dataset under one model, one (n, d) block per modality."""
+
+    model: str
+    dataset: str
+    blocks: dict[str, np.ndarray]
+    logit_scale: float | None = None     # exp(model.logit_scale), e.g. 100 for OpenAI CLIP
+    provenance: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.blocks)
+
+    def pair(self, a: str | None = None, b: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Two modalities' blocks; by default the first two (image, text)."""
+        names = self.names
+        a, b = a or names[0], b or names[1]
+        return self.blocks[a], self.blocks[b]

@@ -1,0 +1,97 @@
+"""The seed article's exported folders (`similarities/*.csv`, `prompts.txt`, `images/`, `audios/`)
+read as a dataset plus one embedding source per model.
+
+Layout (see ../shared/reference/amumo-article/README.md): `prompts.txt` has one caption (or SMILES)
+per line; `similarities/{MODEL}.csv` is the stacked cosine-similarity matrix of all items, rows in
+modality order; `{MODEL}_meta_info.json` holds the authors' gap distance, loss and clustering.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from exporters.errors import UserError
+from exporters.pairs import EmbeddingSet, Modality, PairedDataset
+from exporters.sources.gram import embeddings_from_gram
+
+# exp(logit_scale) behind each exported `loss`, solved from the data (README of the reference set).
+REFERENCE_LOGIT_SCALES = {
+    "CLIP": 100.0, "CyCLIP": 100.0, "CLOOB": 30.0, "CLOOB_LAION400M": 30.0,
+    "ImageBind": 1.0, "CLOOME_CLIP": 1.0, "CLOOME_CLOOB": 1.0,
+}
+
+
+def read_lines(path: Path) -> list[str]:
+    """One item per line; a trailing newline does not make an extra item."""
+    if not path.exists():
+        raise UserError(f"{path}: missing; it must hold one caption per line, line i for item i")
+    text = path.read_text(encoding="utf-8")
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if not lines:
+        raise UserError(f"{path}: empty caption file; write one caption per line, line i for item i")
+    return lines
+
+
+def reference_dataset(folder: str | Path) -> PairedDataset:
+    """The pairs of one exported folder, with the modalities its name and files imply."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise UserError(f"{root}: no such reference folder")
+    texts = read_lines(root / "prompts.txt")
+    n = len(texts)
+    images = tuple(str(root / "images" / f"{i}.jpg") for i in range(n))
+    missing = [p for p in images if not Path(p).exists()]
+    if missing:
+        raise UserError(f"{missing[0]}: missing image for item {Path(missing[0]).stem} "
+                        f"({len(missing)} missing); every line of prompts.txt needs images/<i>.jpg")
+    ids = tuple(str(i) for i in range(n))
+    if "CLOOM" in root.name:
+        mods = (Modality("image", "image", "BioImage", images), Modality("text", "molecule", "Molecule", tuple(texts)))
+    else:
+        mods = (Modality("image", "image", "Image", images), Modality("text", "text", "Text", tuple(texts)))
+    if (root / "audios").is_dir():
+        audios = tuple(str(root / "audios" / f"{i}.wav") for i in range(n))
+        mods = mods + (Modality("audio", "audio", "Audio", audios),)
+    return PairedDataset(f"reference_{root.name}", ids, mods, description=f"exported by the seed article's authors: {root.name}")
+
+
+def reference_models(folder: str | Path) -> list[str]:
+    """Models with a similarity matrix in the folder (the `_nogap` variants are derived, not models)."""
+    sim = Path(folder) / "similarities"
+    return sorted(p.stem for p in sim.glob("*.csv") if not p.stem.endswith("_nogap"))
+
+
+def load_similarity_csv(path: Path) -> np.ndarray:
+    if not path.exists():
+        raise UserError(f"{path}: missing similarity matrix")
+    try:
+        return np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=2)
+    except ValueError as exc:
+        raise UserError(f"{path}: not a numeric CSV matrix ({exc})") from None
+
+
+def reference_meta(folder: str | Path, model: str) -> dict:
+    path = Path(folder) / "similarities" / f"{model}_meta_info.json"
+    if not path.exists():
+        raise UserError(f"{path}: missing meta info")
+    return json.loads(path.read_text())
+
+
+def reference_embeddings(folder: str | Path, model: str, dataset: PairedDataset | None = None) -> EmbeddingSet:
+    """Embeddings recovered from `similarities/{model}.csv` (exact up to an orthogonal transform)."""
+    root = Path(folder)
+    dataset = dataset or reference_dataset(root)
+    known = reference_models(root)
+    if model not in known:
+        raise UserError(f"{root}: unknown model {model!r}; known: {', '.join(known)}")
+    path = root / "similarities" / f"{model}.csv"
+    s = load_similarity_csv(path)
+    blocks = embeddings_from_gram(s, [len(dataset)] * len(dataset.modalities), str(path))
+    scale = REFERENCE_LOGIT_SCALES.get(model)
+    return EmbeddingSet(model, dataset.id, dict(zip(dataset.names, blocks)), scale,
+                        {"source": "gram", "path": str(path)})

@@ -1,0 +1,30 @@
+"""Shared test helpers: where the reference data lives, and small arrays with known geometry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = ROOT.parent / "shared" / "reference" / "amumo-article"
+
+
+def need_reference() -> Path:
+    """The reference folder, or skip: it is only beside the checkout in CI and on dev machines."""
+    if not REFERENCE.is_dir():
+        pytest.skip(f"reference data not found at {REFERENCE} (it sits in ../shared beside the checkout)")
+    return REFERENCE
+
+
+@pytest.fixture
+def reference() -> Path:
+    return need_reference()
+
+
+def unit_rows(rng: np.random.Generator, n: int, d: int, shift: np.ndarray | None = None) -> np.ndarray:
+    x = rng.normal(size=(n, d))
+    if shift is not None:
+        x = x + shift
+    return x / np.linalg.norm(x, axis=1, keepdims=True)

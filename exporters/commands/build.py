@@ -1,0 +1,41 @@
+"""`export` (configuration -> figure data and page sources) and `build` (export + the site)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+DEFAULT_CONFIG = Path("configs/default.toml")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    e = sub.add_parser("export", help="compute figure data and page sources from a configuration",
+                       description="Embed (cached), analyse and write figure JSON, thumbnails and page "
+                                   "sources into a staging folder that mkdocs can assemble.")
+    e.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="build configuration (default: %(default)s)")
+    e.add_argument("--out", type=Path, default=Path("build/docs"), help="staging folder (default: %(default)s)")
+    e.set_defaults(func=run_export)
+
+    b = sub.add_parser("build", help="export, then assemble the site with mkdocs",
+                       description="Export the figure data and pages, run `mkdocs build --strict` into a "
+                                   "temporary folder and swap it into place; on any error the previous "
+                                   "site is left as it was.")
+    b.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="build configuration (default: %(default)s)")
+    b.add_argument("--site", type=Path, default=Path("site"), help="output folder (default: %(default)s)")
+    b.set_defaults(func=run_build)
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from exporters.site import export
+
+    export(args.config, args.out)
+    print(f"exported {args.config} -> {args.out}")
+    return 0
+
+
+def run_build(args: argparse.Namespace) -> int:
+    from exporters.site import build
+
+    out = build(args.config, args.site)
+    print(f"built {args.config} -> {out}")
+    return 0

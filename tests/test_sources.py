@@ -121,15 +121,19 @@ def test_corrupt_image_and_unknown_names(tiny_arch, pairs, tmp_path):
         OpenClipSource(tiny_arch, checkpoint=str(tmp_path / "missing.safetensors")).load()
 
 
-def test_known_tag_without_network_says_what_to_do(monkeypatch, tmp_path):
+def test_known_tag_without_network_says_what_to_do(tmp_path):
     """A real pretrained tag cannot be fetched here: the message says where to put the weights."""
-    from exporters.sources.openclip import OpenClipSource
-
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    with pytest.raises(UserError, match=r"RN50/openai: weights are not available offline.*checkpoint"):
-        OpenClipSource("RN50", pretrained="openai").load()
+    code = ("from exporters.sources.openclip import OpenClipSource\n"
+            "OpenClipSource('RN50', pretrained='openai').load()")
+    env = {"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"), "XDG_CACHE_HOME": str(tmp_path / "xdg"),
+           "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", "from exporters.cli import main\n"
+                          "raise SystemExit(main(['inspect', '--config', 'x']))"], cwd=ROOT, capture_output=True,
+                         text=True, env=env)
+    assert out.returncode == 2 and "x: configuration file not found" in out.stderr
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env=env)
+    assert "RN50/openai: weights are not available offline" in out.stderr
+    assert "checkpoint" in out.stderr.splitlines()[-1]
 
 
 def test_arrays_source(pairs, tmp_path):

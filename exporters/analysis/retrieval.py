@@ -12,13 +12,17 @@ def ranks(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
     0 means the partner is retrieved first; ties count in the query's favour.
     """
-    s = np.asarray(x, float) @ np.asarray(y, float).T
+    return _ranks(np.asarray(x, float) @ np.asarray(y, float).T)
+
+
+def _ranks(s: np.ndarray) -> np.ndarray:
     return (s > np.diag(s)[:, None]).sum(axis=1)
 
 
 def recall_at_k(x: np.ndarray, y: np.ndarray, ks: Sequence[int] = (1, 5)) -> dict[str, float]:
     """R@k in both directions: keys 'x2y@1', 'y2x@1', ... as fractions in [0, 1]."""
-    r_xy, r_yx = ranks(x, y), ranks(y, x)
+    s = np.asarray(x, float) @ np.asarray(y, float).T
+    r_xy, r_yx = _ranks(s), _ranks(s.T)
     out: dict[str, float] = {}
     for k in ks:
         out[f"x2y@{k}"] = float(np.mean(r_xy < k))

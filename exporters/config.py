@@ -22,11 +22,18 @@ DATASET_SOURCES = {
     "shapes_subset": {"substring"},
     "shapes_augmentation": {"kind", "image"},
     "reference": {"path"},
+    "coco": {"annotations", "images"},          # + sample, seed (docs/configuration.md)
+    "image_folder": {"images", "captions"},     # + sample, seed, image_column, caption_column
+    "diffusiondb": {"archive"},                 # + metadata, sample, seed
+    "triplets": {"table"},                      # + sample, seed, *_column
+    "cloome": {"table"},                        # + sample, seed, image_column, smiles_column, image_pattern
+    "augmentation": {"kind"},                   # + image & caption, or of (dataset id) & index; steps, seed
 }
 MODEL_SOURCES = {
     "open_clip": {"arch"},          # + pretrained or checkpoint
     "reference": set(),             # similarities/<name>.csv of a reference dataset folder
     "arrays": {"path"},             # path may contain {dataset}
+    "cloob_laion": {"checkpoint"},  # crowsonkb/cloob-training ViT checkpoint (.pkl)
 }
 SECTIONS = {
     "main": {"dataset", "models"},          # heatmaps, scatter, comparison (100 pairs)

@@ -28,3 +28,11 @@ def unit_rows(rng: np.random.Generator, n: int, d: int, shift: np.ndarray | None
     if shift is not None:
         x = x + shift
     return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+try:  # one torch thread: the suite's models are tiny, and threads only fight over 2 cores
+    import torch
+
+    torch.set_num_threads(1)
+except ImportError:  # pragma: no cover
+    pass

@@ -105,7 +105,10 @@ def load_config(path: str | Path) -> ArticleConfig:
         missing = sorted(SECTIONS[role] - set(opts))
         if missing:
             raise UserError(f"{p}: [sections.{role}] needs {', '.join(missing)}")
-        ds = [opts["dataset"]] if "dataset" in opts else list(dict(opts["datasets"]).values())
+        if "dataset" in opts:
+            ds = [opts["dataset"]]
+        else:  # augmentations: {kind: dataset id or [ids, one per source image]}
+            ds = [d for v in dict(opts["datasets"]).values() for d in ([v] if isinstance(v, str) else v)]
         for d in ds:
             if d not in datasets:
                 raise UserError(f"{p}: [sections.{role}] names dataset {d!r}, not defined; "

@@ -38,6 +38,8 @@ class World:
         opts = self.config.sections.get(role)
         if opts is None:
             return None
+        if "dataset" not in opts:
+            raise UserError(f"[sections.{role}] holds several datasets; use World.dataset/embeddings for each")
         ds = self.dataset(opts["dataset"])
         return ds, {m: self.embeddings(m, opts["dataset"]) for m in opts["models"]}
 

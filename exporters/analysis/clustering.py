@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.cluster.hierarchy import ClusterWarning, fcluster, linkage
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,11 @@ def cluster_order(cross: np.ndarray, n_clusters: int = 10, texts: Sequence[str] 
     if n < 2:
         ids = np.zeros(n, int)
     else:
-        ids = fcluster(linkage(d, method="complete"), k, criterion="maxclust") - 1
+        with warnings.catch_warnings():
+            # rows are observations on purpose (the seed's recipe), even when 1 - S looks like a
+            # square distance matrix, which is what scipy warns about
+            warnings.simplefilter("ignore", ClusterWarning)
+            ids = fcluster(linkage(d, method="complete"), k, criterion="maxclust") - 1
     order = np.argsort(ids, kind="stable")
     uniq = sorted(set(ids.tolist()))
     remap = {c: i for i, c in enumerate(uniq)}

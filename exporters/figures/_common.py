@@ -1,0 +1,295 @@
+"""Shared pieces of the figure exporters: the build context, compact encodings, per-model payloads.
+
+Everything here turns analysis results (pure numpy) into JSON-able data; nothing computes a new
+metric. Encodings (stated so the article can quote them):
+- similarity matrices: uint8 with a per-matrix offset and scale, base64; the largest error of a
+  decoded cell is scale / 2 (recorded as `error` next to the data);
+- projections: each axis rescaled to [-1, 1] and rounded to 3 decimals (error <= 5e-4 of the range);
+- metrics: 4 significant decimals.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from exporters.analysis.clustering import cluster_order, filter_by_substring
+from exporters.analysis.gap import close_gap, modality_distance
+from exporters.analysis.losses import infonce, reference_loss
+from exporters.analysis.projection import SEED, concat_pairs, project
+from exporters.analysis.retrieval import recall_at_k
+from exporters.analysis.similarity import similarity_matrix
+from exporters.errors import UserError
+from exporters.pairs import EmbeddingSet, PairedDataset
+
+PROJECTIONS = ("PCA", "UMAP", "TSNE")
+THUMB_PX = 160
+BATCH_SIZE = 50          # pairs per batch for every loss the article quotes (the seed article's choice)
+ENCODING_VERSION = 1
+
+
+@dataclass
+class FigureContext:
+    """What a figure exporter may use: the world (datasets + embeddings), where to write, options."""
+
+    world: Any                      # exporters.world.World or any object with the same methods
+    out_dir: Path                   # staging docs dir; data goes under data/, item files under items/
+    cache_dir: Path
+    options: dict = field(default_factory=dict)
+    memo: dict = field(default_factory=dict)
+    written: dict = field(default_factory=dict)   # url -> bytes written (for the size accounting)
+
+    @property
+    def projections(self) -> list[str]:
+        methods = [str(m).upper() for m in self.options.get("projections", PROJECTIONS)]
+        bad = [m for m in methods if m not in PROJECTIONS]
+        if bad or not methods:
+            raise UserError(f"options.projections: unknown {bad or 'empty list'}; use a list of {', '.join(PROJECTIONS)}")
+        return methods
+
+    @property
+    def batch_size(self) -> int:
+        return int(self.options.get("loss_batch_size", BATCH_SIZE))
+
+    def section_opts(self, role: str) -> dict | None:
+        return self.world.config.sections.get(role)
+
+    def write_json(self, rel: str, obj: Any) -> str:
+        """Write canonical JSON under out_dir; return its URL relative to the site root."""
+        data = dumps(obj).encode("utf-8")
+        path = self.out_dir / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        self.written[rel] = len(data)
+        return rel
+
+    def item_file(self, src: str, kind: str, dataset_id: str, index: int) -> str:
+        """Copy (audio) or shrink (image) one item's file into the site; return its URL."""
+        key = ("item", src, kind)
+        if key in self.memo:
+            return self.memo[key]
+        folder = f"items/{slug(dataset_id)}"
+        p = Path(src)
+        if not p.exists():
+            raise UserError(f"{src}: item {index} of dataset {dataset_id} is missing")
+        if kind == "image":
+            from PIL import Image
+
+            rel = f"{folder}/{index}.jpg"
+            dst = self.out_dir / rel
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            with Image.open(p) as im:
+                im = im.convert("RGB")
+                im.thumbnail((THUMB_PX, THUMB_PX))
+                im.save(dst, "JPEG", quality=70, optimize=True)
+        else:
+            rel = f"{folder}/{index}{p.suffix.lower()}"
+            dst = self.out_dir / rel
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(p, dst)
+        self.written[rel] = dst.stat().st_size
+        self.memo[key] = rel
+        return rel
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def slug(s: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", s).strip("._") or "x"
+
+
+def r4(v: float | None) -> float | None:
+    if v is None:
+        return None
+    return float(f"{float(v):.4g}")
+
+
+def quantize(m: np.ndarray) -> dict:
+    """uint8 with offset/scale, base64 (row-major). Decoded value = offset + q * scale."""
+    m = np.asarray(m, float)
+    lo, hi = float(m.min()), float(m.max())
+    lo, hi = float(f"{lo:.6g}"), float(f"{hi:.6g}")
+    scale = (hi - lo) / 255.0 if hi > lo else 1.0
+    q = np.clip(np.rint((m - lo) / scale), 0, 255).astype(np.uint8)
+    return {"rows": int(m.shape[0]), "cols": int(m.shape[1]), "offset": lo, "scale": scale,
+            "error": r4(scale / 2.0), "b64": base64.b64encode(q.tobytes()).decode("ascii")}
+
+
+def dequantize(d: dict) -> np.ndarray:
+    q = np.frombuffer(base64.b64decode(d["b64"]), np.uint8).reshape(d["rows"], d["cols"])
+    return d["offset"] + q.astype(float) * d["scale"]
+
+
+def unit_box(p: np.ndarray) -> dict:
+    """Rescale each axis to [-1, 1] and round to 3 decimals: {'x': [...], 'y': [...]}."""
+    p = np.asarray(p, float)
+    out = {}
+    for k, col in zip("xy", p.T):
+        lo, hi = col.min(), col.max()
+        c = (col - (lo + hi) / 2) / ((hi - lo) / 2 if hi > lo else 1.0)
+        out[k] = [round(float(v), 3) + 0.0 for v in c]
+    return out
+
+
+def _digest(arrays: list[np.ndarray]) -> str:
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(np.round(np.asarray(a, np.float64), 10))
+        h.update(str(a.shape).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def cached_projection(ctx: FigureContext, e: np.ndarray, method: str) -> np.ndarray:
+    from exporters.cache import cached_arrays
+
+    parts = {"what": "projection", "method": method, "seed": SEED, "data": _digest([e]), "v": 1}
+    arrays, _ = cached_arrays(parts, lambda: {"p": project(e, method)}, ctx.cache_dir / "projections")
+    return arrays["p"]
+
+
+def pair_keys(names: list[str]) -> list[tuple[str, str]]:
+    """Modality pairs in a stable order: (a, b) for a before b."""
+    return [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
+
+
+def state_payload(ctx: FigureContext, ds: PairedDataset, blocks: dict[str, np.ndarray],
+                  logit_scale: float | None, projections: bool = True) -> dict:
+    """Everything the browser needs to draw one model in one state (gap open or closed)."""
+    names = list(blocks)
+    arrs = [blocks[n] for n in names]
+    s = similarity_matrix(arrs)
+    n = len(ds)
+    out: dict[str, Any] = {"sim": quantize(s)}
+    if projections:
+        e = np.vstack(arrs)
+        out["proj"] = {m: unit_box(cached_projection(ctx, e, m)) for m in ctx.projections}
+    metrics: dict[str, Any] = {"pairs": {}}
+    for a, b in pair_keys(names):
+        x, y = blocks[a], blocks[b]
+        pm = {"distance": r4(modality_distance(x, y))}
+        if logit_scale is not None and n >= 2:
+            pm["loss"] = r4(infonce(x, y, logit_scale, ctx.batch_size))
+            pm["reference_loss"] = r4(reference_loss(x, y, logit_scale, ctx.batch_size))
+        rec = recall_at_k(x, y, (1,))
+        pm["r1"] = [r4(rec["x2y@1"]), r4(rec["y2x@1"])]
+        metrics["pairs"][f"{a}_{b}"] = pm
+    first = metrics["pairs"][f"{names[0]}_{names[1]}"]
+    metrics.update({k: first.get(k) for k in ("distance", "loss", "reference_loss", "r1")})
+    out["metrics"] = metrics
+    texts = _texts(ds)
+    clusters = {}
+    for a in names:
+        for b in names:
+            if len(names) == 2 and (a, b) != (names[1], names[0]):
+                continue
+            cross = s[names.index(a) * n:(names.index(a) + 1) * n, names.index(b) * n:(names.index(b) + 1) * n]
+            c = cluster_order(cross, 10, texts)
+            clusters[f"{a}_{b}"] = {"order": c.order, "sizes": c.sizes, "labels": c.labels}
+    out["clusters"] = clusters
+    return out
+
+
+def _texts(ds: PairedDataset) -> list[str] | None:
+    for m in ds.modalities:
+        if m.kind in ("text", "molecule"):
+            return list(m.items)
+    return None
+
+
+def items_payload(ctx: FigureContext, ds: PairedDataset) -> dict:
+    mods = []
+    for m in ds.modalities:
+        if m.kind in ("image", "audio"):
+            items = [ctx.item_file(p, m.kind, ds.id, i) for i, p in enumerate(m.items)]
+        else:
+            items = list(m.items)
+        mods.append({"name": m.name, "kind": m.kind, "label": m.label, "items": items})
+    return {"dataset": ds.id, "n": len(ds), "ids": list(ds.ids), "modalities": mods}
+
+
+def load_section(ctx: FigureContext, role: str):
+    """(dataset, {model: EmbeddingSet}) or None when absent; errors in optional sections become notes."""
+    key = ("section", role)
+    if key not in ctx.memo:
+        sec = ctx.world.section(role)
+        opts = ctx.section_opts(role) or {}
+        if sec is not None and opts.get("substring"):
+            ds, models = sec
+            texts = _texts(ds)
+            if texts is None:
+                raise UserError(f"[sections.{role}] substring filter needs a text or molecule modality in {ds.id}")
+            keep = filter_by_substring(texts, str(opts["substring"]))
+            if len(keep) < 3:
+                raise UserError(f"[sections.{role}] substring {opts['substring']!r} matches {len(keep)} pairs of "
+                                f"{ds.id}; choose one that matches at least 3")
+            sub = ds.subset(keep, f"has_{slug(str(opts['substring']))}")
+            models = {m: EmbeddingSet(e.model, sub.id, {k: v[keep] for k, v in e.blocks.items()}, e.logit_scale,
+                                      e.provenance) for m, e in models.items()}
+            sec = (sub, models)
+        ctx.memo[key] = sec
+    return ctx.memo[key]
+
+
+def section_payload(ctx: FigureContext, role: str, dataset: PairedDataset | None = None,
+                    models: dict[str, EmbeddingSet] | None = None, closed: bool = True) -> dict | None:
+    """Index of one section: items file, models with one data file each. Memoized per role."""
+    key = ("payload", role)
+    if key in ctx.memo:
+        return ctx.memo[key]
+    if dataset is None:
+        sec = load_section(ctx, role)
+        if sec is None:
+            ctx.memo[key] = None
+            return None
+        dataset, models = sec
+    items_url = ctx.write_json(f"data/{slug(role)}/items.json", items_payload(ctx, dataset))
+    names = dataset.names
+    can_close = closed and len(names) == 2
+    zlo, entries = 1.0, []
+    for mid, emb in models.items():
+        blocks = {n: emb.blocks[n] for n in names}
+        states = {"open": state_payload(ctx, dataset, blocks, emb.logit_scale)}
+        if can_close:
+            xc, yc = close_gap(blocks[names[0]], blocks[names[1]])
+            states["closed"] = state_payload(ctx, dataset, {names[0]: xc, names[1]: yc}, emb.logit_scale)
+        for st in states.values():
+            zlo = min(zlo, st["sim"]["offset"])
+        label = _label(ctx, mid)
+        data = {"model": mid, "label": label, "logit_scale": emb.logit_scale, "states": states}
+        url = ctx.write_json(f"data/{slug(role)}/{slug(mid)}.json", data)
+        entries.append({"id": mid, "label": label, "src": url, "logit_scale": emb.logit_scale,
+                        "metrics": {k: v["metrics"] for k, v in states.items()}})
+    payload = {
+        "section": role, "dataset": dataset.id, "n": len(dataset),
+        "modalities": [{"name": m.name, "label": m.label, "kind": m.kind} for m in dataset.modalities],
+        "items": items_url, "models": entries, "states": ["open", "closed"] if can_close else ["open"],
+        "projections": ctx.projections, "batch_size": ctx.batch_size,
+        "zrange": [float(np.floor(zlo * 10) / 10), 1.0],
+        "clusters": _cluster_keys(names),
+    }
+    ctx.memo[key] = payload
+    return payload
+
+
+def _cluster_keys(names: list[str]) -> list[str]:
+    if len(names) == 2:
+        return [f"{names[1]}_{names[0]}"]
+    return [f"{a}_{b}" for a in names for b in names]
+
+
+def _label(ctx: FigureContext, mid: str) -> str:
+    try:
+        return str(ctx.world.label(mid))
+    except (KeyError, AttributeError):
+        return mid

@@ -1,0 +1,51 @@
+"""Figure 4: the loss while both modalities slide along the gap vector, per model, with the table.
+
+Computed on the `large` section when the configuration has one, else on `main`. The loss is the
+symmetric InfoNCE with the model's logit scale over consecutive batches (ctx.batch_size pairs).
+When `options.seed_landscapes` names a folder of the seed article's `*_loss_landscape.json`, their
+rows are shown beside ours for comparison (their loss is the one-directional reference loss).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from exporters.analysis.landscape import loss_landscape
+from exporters.figures._common import FigureContext, load_section, r4
+
+ID = "landscape"
+TEMPLATE = "landscape"
+DELTAS = tuple(float(d) for d in np.arange(-5.0, 5.0, 0.25))
+
+
+def build(ctx: FigureContext, section: str | None = None, **_: object) -> dict | None:
+    role = section or ("large" if ctx.section_opts("large") else "main")
+    sec = load_section(ctx, role)
+    if sec is None:
+        return None
+    ds, models = sec
+    a, b = ds.names[0], ds.names[1]
+    rows = []
+    for mid, emb in models.items():
+        label = str(ctx.world.label(mid))
+        if emb.logit_scale is None:
+            rows.append({"id": mid, "label": label, "logit_scale": None})
+            continue
+        land = loss_landscape(emb.blocks[a], emb.blocks[b], emb.logit_scale, DELTAS, batch_size=ctx.batch_size)
+        rows.append({"id": mid, "label": label, "logit_scale": emb.logit_scale,
+                     "distances": [r4(v) for v in land["distances"]], "losses": [r4(v) for v in land["losses"]],
+                     **{k: r4(land[k]) for k in ("original_distance", "original_loss", "closed_distance",
+                                                 "closed_loss", "loss_difference")}})
+    seed_rows = []
+    folder = ctx.options.get("seed_landscapes")
+    if folder:
+        root = ctx.world.config.resolve(str(folder))
+        for f in sorted(root.glob("*_loss_landscape.json")):
+            d = json.loads(f.read_text())
+            seed_rows.append({"label": f.name.replace("_loss_landscape.json", ""),
+                              **{k: r4(d[k]) for k in ("original_distance", "original_loss", "closed_distance",
+                                                       "closed_loss", "loss_difference")}})
+    return {"section": role, "n": len(ds), "batch_size": ctx.batch_size, "models": rows, "seed": seed_rows,
+            "modalities": [ds.modality(a).label, ds.modality(b).label]}

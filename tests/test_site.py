@@ -1,0 +1,68 @@
+"""The generator: staging, mkdocs --strict, atomic swap, self-contained relative site, escaping."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from browser_support import synthetic_site
+from exporters.errors import UserError
+from exporters.site import build
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory):
+    return synthetic_site(tmp_path_factory.mktemp("synthetic-site"))
+
+
+def test_site_is_self_contained_and_relative(site):
+    _, site_dir = site
+    html = {p: p.read_text(encoding="utf-8") for p in site_dir.rglob("*.html")}
+    assert len(html) >= 7
+    for p, text in html.items():
+        for ref in re.findall(r'(?:src|href)="([^"]+)"', text):
+            # MkDocs writes 404.html with root-absolute URLs unless site_url is set (it can be
+            # served at any depth); every real page must be relative
+            assert p.name == "404.html" or not ref.startswith("/"), f"{p}: absolute URL {ref}"
+        for ref in re.findall(r'<script[^>]*src="([^"]+)"', text) + re.findall(r'<link[^>]*rel="stylesheet"[^>]*href="([^"]+)"', text):
+            assert not ref.startswith(("http:", "https:", "//")), f"{p}: external asset {ref}"
+        assert "fonts.googleapis" not in text
+        assert "plotly.min.js" not in text, "plotly is loaded once by figures.js, not linked or inlined per page"
+    assert len(list(site_dir.rglob("plotly.min.js"))) == 1
+    assert (site_dir / "assets" / "figures.js").exists()
+
+
+def test_hostile_captions_are_escaped(site):
+    _, site_dir = site
+    for p in site_dir.rglob("*.html"):
+        text = p.read_text(encoding="utf-8")
+        assert "<script>alert" not in text, p
+        assert "onerror=alert" not in text.replace("onerror=alert(1)&gt;", ""), p
+    idx = (site_dir / "index.html").read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert(&#39;title&#39;)&lt;/script&gt;" in idx or "&lt;script&gt;alert(&#x27;title&#x27;)" in idx
+
+
+def test_failed_build_leaves_previous_site(site, tmp_path):
+    cfg, site_dir = site
+    before = sorted(str(p.relative_to(site_dir)) for p in site_dir.rglob("*"))
+    marker = (site_dir / "index.html").read_bytes()
+    bad = tmp_path / "bad.toml"
+    bad.write_text(cfg.read_text().replace('path = "main"', 'path = "does-not-exist"'))
+    # relative paths resolve from the file's folder: put it beside the data
+    bad_beside = cfg.parent / "bad.toml"
+    bad_beside.write_text(bad.read_text())
+    with pytest.raises(UserError):
+        build(bad_beside, site_dir)
+    assert sorted(str(p.relative_to(site_dir)) for p in site_dir.rglob("*")) == before
+    assert (site_dir / "index.html").read_bytes() == marker
+    assert not list(site_dir.parent.glob(".build-*")), "temporary build dir left behind"
+
+
+def test_workflow_and_mkdocs_config():
+    root = Path(__file__).resolve().parent.parent
+    wf = (root / ".github" / "workflows" / "pages.yml").read_text()
+    assert "actions/deploy-pages" in wf and "upload-pages-artifact" in wf
+    yml = (root / "mkdocs.yml").read_text()
+    assert "font: false" in yml and "navigation.instant" not in yml

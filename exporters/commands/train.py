@@ -1,0 +1,64 @@
+"""`python -m exporters train`: train the project's own CLIP-like models on the shapes world (CPU)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+HELP = "train a small open_clip model on the generated shapes world (CPU, reproducible)"
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "train", help=HELP, description=HELP + ". Writes <out>/<name>.safetensors and <out>/<name>.json.")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--objective", help="clip (InfoNCE), cyclip, infoloob, cloob, or random (untrained)")
+    what.add_argument("--shipped", metavar="NAME", help="reproduce one shipped model with its recorded settings "
+                                                        "(random, clip, cyclip, infoloob, cloob)")
+    what.add_argument("--all", action="store_true", help="reproduce every shipped model, one after another")
+    p.add_argument("--out", type=Path, default=Path("models"), help="output folder (default: models)")
+    p.add_argument("--name", help="file name stem (default: the objective)")
+    p.add_argument("--steps", type=int, help="training steps (default: 1200, as the shipped models)")
+    p.add_argument("--seed", type=int, help="random seed (default: 0, as the shipped models)")
+    p.add_argument("--temperature", choices=("fixed", "learned"), help="fixed or learned inverse temperature (default: fixed)")
+    p.add_argument("--scale", type=float, help="initial inverse temperature (default: 30; CLIP's init is 14.3)")
+    p.add_argument("--beta", type=float, help="CLOOB's Hopfield inverse temperature (default: 8)")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: 1)")
+    p.set_defaults(func=run)
+
+
+def _configs(args):
+    from dataclasses import replace
+
+    from exporters.errors import UserError
+    from exporters.training.objectives import OBJECTIVES
+    from exporters.training.train import SHIPPED_CONFIGS
+
+    if args.all:
+        cfgs = list(SHIPPED_CONFIGS.values())
+    elif args.shipped:
+        if args.shipped not in SHIPPED_CONFIGS:
+            raise UserError(f"unknown shipped model {args.shipped!r}; use one of {', '.join(SHIPPED_CONFIGS)}")
+        cfgs = [SHIPPED_CONFIGS[args.shipped]]
+    else:
+        valid = (*OBJECTIVES, "random")
+        if args.objective not in valid:
+            raise UserError(f"unknown objective {args.objective!r}; use one of {', '.join(valid)}")
+        base = SHIPPED_CONFIGS[args.objective]
+        cfgs = [replace(base, name=args.name or args.objective)]
+    overrides = {k: v for k, v in (("steps", args.steps), ("seed", args.seed), ("temperature", args.temperature),
+                                   ("init_scale", args.scale), ("hopfield_beta", args.beta),
+                                   ("threads", args.threads)) if v is not None}
+    if overrides and (args.all or args.shipped):
+        raise UserError("--all and --shipped reproduce the recorded settings; drop " +
+                        ", ".join("--" + {"init_scale": "scale", "hopfield_beta": "beta"}.get(k, k) for k in overrides))
+    if args.steps is not None and args.steps < 0:
+        raise UserError(f"--steps must be >= 0, got {args.steps}")
+    return [replace(c, **overrides) for c in cfgs]
+
+
+def run(args) -> int:
+    from exporters.training.train import train
+
+    for cfg in _configs(args):
+        train(cfg, args.out)
+    return 0

@@ -247,3 +247,43 @@ def test_reference_site(tmp_path_factory, chromium):
     (ARTIFACTS / "bytes-reference.json").write_text(json.dumps(sizes, indent=1))
     assert sizes["first_view"]["bytes"] < 35_500_000 / 4
     shutil.rmtree(site, ignore_errors=True)
+
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.toml"
+
+
+def test_default_site(tmp_path_factory, chromium):
+    """The README's build: the embedded default (shapes world, the five shipped models), in full."""
+    from exporters.site import build
+
+    site = build(DEFAULT_CONFIG, tmp_path_factory.mktemp("default") / "site")
+    b = chromium
+    with serve(site) as base:
+        for pg in PAGES:
+            w = _open(b, base + pg)
+            assert w.errors == [] and w.dialogs == [], (pg, w.errors)
+            states = w.page.eval_on_selector_all("figure[data-figure]", "fs => fs.map(f => f.dataset.mounted)")
+            assert states and all(s == "ready" for s in states), (pg, states)
+            p = w.page
+            if pg == "":
+                assert p.evaluate("() => document.querySelector('#explorer-main .fx-heat').data[0].z.length") == 200
+                assert p.evaluate("() => document.querySelector('#explorer-main .fx-scatter').data.slice(1, 3)"
+                                  ".map(t => t.x.length)") == [100, 100]
+                x, y = p.evaluate(CELL_XY, ["#explorer-main .fx-heat", 4, 100 + 4])
+                p.mouse.move(x, y)
+                p.wait_for_function("() => document.querySelector('#explorer-main .fx-panel .fx-caption')")
+                from exporters.datasets.shapes import shapes_dataset
+                caption = shapes_dataset("eval100", tmp_path_factory.mktemp("img")).modality("text").items[4]
+                assert p.inner_text("#explorer-main .fx-panel .fx-caption") == caption
+                _shot(p, "default-index-hover")
+            if pg == "large/":
+                sel = "figure[data-figure=large] .fx-large"
+                counts = p.evaluate(f"() => document.querySelector('{sel}').data.slice(1).map(t => t.x.length)")
+                assert counts == [5000, 5000]
+                p.select_option("figure[data-figure=large] .fx-controls select >> nth=1", "concat")
+                p.wait_for_function("() => document.querySelector('figure[data-figure=large]').dataset.state"
+                                    ".endsWith('|concat')")
+                assert p.evaluate(f"() => document.querySelector('{sel}').data.map(t => t.x.length)") == [5000]
+            _shot(p, "default-" + (pg.strip("/") or "index"))
+            p.close()
+    shutil.rmtree(site, ignore_errors=True)

@@ -560,7 +560,7 @@
   function mountLarge(fig, meta, opts, Plotly) {
     var id = fig.id, mount = fig.querySelector(".fig-mount"), n = meta.n;
     var names = {open: "Gap open", closed: "Gap closed (embeddings moved)", oos: "UMAP fit on " + meta.modalities[0] + ", " + meta.modalities[1] + " out of sample", concat: "Concatenated pairs (one point per pair)"};
-    var st = {model: meta.models[0].id, view: "open"}, u = readState(id);
+    var st = {model: meta.models[0].id, view: meta.views[0]}, u = readState(id);
     if (meta.models.some(function (m) { return m.id === u.model; })) st.model = u.model;
     if (meta.views.indexOf(u.view) >= 0) st.view = u.view;
     var bar = h("div", {className: "fx-controls"});

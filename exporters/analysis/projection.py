@@ -19,8 +19,10 @@ def pca_2d(e: np.ndarray) -> np.ndarray:
 def _umap(n: int, seed: int, metric: str = "cosine"):
     import umap
 
+    # PCA initialisation: deterministic, and fast where the spectral one runs one ARPACK solve per
+    # connected component of the neighbour graph (minutes on 10 000 clustered points)
     return umap.UMAP(n_components=2, metric=metric, random_state=seed, n_jobs=1,
-                     n_neighbors=min(15, max(2, n - 1)), init="spectral" if n > 4 else "random")
+                     n_neighbors=min(15, max(2, n - 1)), init="pca" if n > 4 else "random")
 
 
 def umap_2d(e: np.ndarray, seed: int = SEED) -> np.ndarray:
@@ -32,12 +34,17 @@ def umap_2d(e: np.ndarray, seed: int = SEED) -> np.ndarray:
 
 
 def tsne_2d(e: np.ndarray, seed: int = SEED) -> np.ndarray:
-    """t-SNE on cosine distance, PCA-initialised and seeded."""
+    """t-SNE on cosine distance, PCA-initialised and seeded.
+
+    Up to 1000 points the exact gradient is used: on 200 points it is ~20x faster than
+    Barnes-Hut (whose tree overhead only pays off on large sets) and has no approximation.
+    """
     from sklearn.manifold import TSNE
 
     e = np.asarray(e, np.float32)
     perplexity = float(min(30.0, max(2.0, (len(e) - 1) / 3.0)))
-    return TSNE(n_components=2, metric="cosine", init="pca", random_state=seed,
+    method = "exact" if len(e) <= 1000 else "barnes_hut"
+    return TSNE(n_components=2, metric="cosine", init="pca", random_state=seed, method=method,
                 perplexity=perplexity).fit_transform(e).astype(np.float64)
 
 

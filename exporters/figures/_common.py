@@ -1,7 +1,10 @@
 """Shared pieces of the figure exporters: the build context, compact encodings, per-model payloads.
 
-Everything here turns analysis results (pure numpy) into JSON-able data; nothing computes a new
-metric. Encodings (stated so the article can quote them):
+Everything here turns analysis results (pure numpy) into JSON-able data. The only numbers computed
+here are plain summaries the article's prose quotes (so that every sentence about a figure is rendered
+from the data it describes): mean in-modal / cross-modal / true-pair similarity, PC1's share of
+variance and how well PC1 splits the modalities, how many of each point's nearest neighbours in a 2-D
+projection share its modality, and the range a loss can take at a model's logit scale. Encodings (stated so the article can quote them):
 - similarity matrices: uint8 with a per-matrix offset and scale, base64; the largest error of a
   decoded cell is scale / 2 (recorded as `error` next to the data);
 - projections: each axis rescaled to [-1, 1] and rounded to 3 decimals (error <= 5e-4 of the range);
@@ -183,9 +186,16 @@ def state_payload(ctx: FigureContext, ds: PairedDataset, blocks: dict[str, np.nd
             pm["reference_loss"] = r4(reference_loss(x, y, logit_scale, ctx.batch_size))
         rec = recall_at_k(x, y, (1,))
         pm["r1"] = [r4(rec["x2y@1"]), r4(rec["y2x@1"])]
+        pm.update(similarity_summary(s, [names.index(a), names.index(b)], n))
         metrics["pairs"][f"{a}_{b}"] = pm
     first = metrics["pairs"][f"{names[0]}_{names[1]}"]
-    metrics.update({k: first.get(k) for k in ("distance", "loss", "reference_loss", "r1")})
+    metrics.update({k: first.get(k) for k in ("distance", "loss", "reference_loss", "r1", "sim_in", "sim_cross",
+                                              "sim_pair")})
+    metrics["pc1"] = pc1_summary(arrs, n)
+    if projections:
+        labels = np.repeat(np.arange(len(names)), n)
+        metrics["knn_same"] = {m: knn_same(np.column_stack([out["proj"][m]["x"], out["proj"][m]["y"]]), labels)
+                               for m in ctx.projections}
     out["metrics"] = metrics
     texts = _texts(ds)
     clusters = {}
@@ -198,6 +208,102 @@ def state_payload(ctx: FigureContext, ds: PairedDataset, blocks: dict[str, np.nd
             clusters[f"{a}_{b}"] = {"order": c.order, "sizes": c.sizes, "labels": c.labels}
     out["clusters"] = clusters
     return out
+
+
+KNN = 10   # neighbours per point for the projections' modality-mixing number
+
+
+def _offdiag_mean(m: np.ndarray) -> float | None:
+    k = m.shape[0]
+    return None if k < 2 else float((m.sum() - np.trace(m)) / (k * k - k))
+
+
+def similarity_summary(s: np.ndarray, idx: list[int], n: int) -> dict:
+    """Mean similarities behind the heatmap's quadrants, for modalities idx[0], idx[1] of a stacked matrix.
+
+    sim_in: mean over pairs of different items within each modality (the two in-modal blocks, diagonal
+    left out); sim_cross: mean over unrelated cross-modal pairs (cross block off its diagonal);
+    sim_pair: mean over the true pairs (the cross block's diagonal).
+    """
+    i, j = idx
+    aa, bb = s[i * n:(i + 1) * n, i * n:(i + 1) * n], s[j * n:(j + 1) * n, j * n:(j + 1) * n]
+    ab = s[i * n:(i + 1) * n, j * n:(j + 1) * n]
+    return {"sim_in": [r4(_offdiag_mean(aa)), r4(_offdiag_mean(bb))], "sim_cross": r4(_offdiag_mean(ab)),
+            "sim_pair": r4(float(np.mean(np.diag(ab))))}
+
+
+def pc1_summary(arrs: list[np.ndarray], n: int) -> dict:
+    """PCA of all items of all modalities: PC1's share of the variance, and `split`, the share of the
+    first two modalities' items that lie on their own modality's side of the midpoint between the two
+    modality means along PC1 (1: PC1 separates them completely; about 0.5: not at all)."""
+    e = np.vstack(arrs).astype(float)
+    ec = e - e.mean(axis=0)
+    _, sv, vt = np.linalg.svd(ec, full_matrices=False)
+    var = sv ** 2
+    share = float(var[0] / var.sum()) if var.sum() > 0 else None
+    sc = ec @ vt[0]
+    sa, sb = sc[:n], sc[n:2 * n]
+    mid, sign = (sa.mean() + sb.mean()) / 2, np.sign(sa.mean() - sb.mean()) or 1.0
+    split = float((np.sum(sign * (sa - mid) > 0) + np.sum(sign * (sb - mid) < 0)) / (2 * n))
+    return {"share": r4(share), "split": r4(split)}
+
+
+def knn_same(p: np.ndarray, labels: np.ndarray, k: int = KNN) -> dict:
+    """In 2-D coordinates as drawn: the mean share of each point's k nearest other points that belong to
+    its own modality (`same`), and what a complete mix would give (`chance`)."""
+    p = np.asarray(p, float)
+    m = len(p)
+    k = max(1, min(k, m - 1))
+    d = ((p[:, None, :] - p[None, :, :]) ** 2).sum(-1)
+    np.fill_diagonal(d, np.inf)
+    nn = np.argsort(d, axis=1, kind="stable")[:, :k]
+    same = float(np.mean(labels[nn] == labels[:, None]))
+    counts = np.bincount(labels)
+    chance = float(np.sum(counts * (counts - 1)) / (m * (m - 1))) if m > 1 else None
+    return {"k": int(k), "same": r4(same), "chance": r4(chance)}
+
+
+def loss_bounds(logit_scale: float | None, batch: int) -> dict | None:
+    """What the symmetric InfoNCE of a batch can be at this logit scale, whatever the embeddings.
+
+    Cosines lie in [-1, 1], so logits lie in [-s, s]: the loss is at least ln(1 + (B-1) e^(-2s)) (every
+    true pair at +1, everything else at -1) and is ln B when all similarities are equal (`uniform`).
+    """
+    if logit_scale is None or batch < 2:
+        return None
+    s = float(logit_scale)
+    return {"floor": r4(float(np.log1p((batch - 1) * np.exp(-2 * s)))), "uniform": r4(float(np.log(batch))),
+            "batch": int(batch)}
+
+
+def training_record(ctx: FigureContext, mid: str) -> dict | None:
+    """How a model of this project was trained, from the record beside its checkpoint (models/<name>.json,
+    written by `python -m exporters train`); None for models trained elsewhere."""
+    try:
+        entry = ctx.world.config.models[mid]
+        ckpt = entry.options.get("checkpoint")
+    except (AttributeError, KeyError):
+        return None
+    if not ckpt:
+        return None
+    rec_path = ctx.world.config.resolve(str(ckpt)).with_suffix(".json")
+    if not rec_path.is_file():
+        return None
+    try:
+        rec = json.loads(rec_path.read_text(encoding="utf-8"))
+        cfg, temp = rec["config"], rec["temperature"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    val = rec.get("val") or {}
+    return {"objective": rec.get("objective"), "steps": int(rec.get("steps") or 0),
+            "batch_size": cfg.get("batch_size"), "train_pairs": cfg.get("train_pairs"),
+            "temperature": temp.get("mode"), "scale": r4(temp.get("final_scale")),
+            "hopfield_beta": cfg.get("hopfield_beta") if rec.get("objective") == "cloob" else None,
+            "notes": str(cfg.get("notes") or ""),
+            "eval_pairs": val.get("pairs"),
+            "eval_r1": [r4(val.get("image_to_text_R@1")), r4(val.get("text_to_image_R@1"))]
+            if "image_to_text_R@1" in val else None,
+            "eval_chance_r1": r4(val.get("chance_R@1")), "eval_distance": r4(val.get("modality_distance"))}
 
 
 def _texts(ds: PairedDataset) -> list[str] | None:
@@ -269,6 +375,8 @@ def section_payload(ctx: FigureContext, role: str, dataset: PairedDataset | None
         data = {"model": mid, "label": label, "logit_scale": emb.logit_scale, "states": states}
         url = ctx.write_json(f"data/{slug(role)}/{slug(mid)}.json", data)
         entries.append({"id": mid, "label": label, "src": url, "logit_scale": emb.logit_scale,
+                        "loss_bounds": loss_bounds(emb.logit_scale, min(ctx.batch_size, len(dataset))),
+                        "training": training_record(ctx, mid),
                         "metrics": {k: v["metrics"] for k, v in states.items()}})
     payload = {
         "section": role, "dataset": dataset.id, "n": len(dataset),

@@ -13,7 +13,7 @@ import json
 import numpy as np
 
 from exporters.analysis.landscape import loss_landscape
-from exporters.figures._common import FigureContext, load_section, r4
+from exporters.figures._common import FigureContext, load_section, loss_bounds, r4
 
 ID = "landscape"
 TEMPLATE = "landscape"
@@ -35,6 +35,7 @@ def build(ctx: FigureContext, section: str | None = None, **_: object) -> dict |
             continue
         land = loss_landscape(emb.blocks[a], emb.blocks[b], emb.logit_scale, DELTAS, batch_size=ctx.batch_size)
         rows.append({"id": mid, "label": label, "logit_scale": emb.logit_scale,
+                     "loss_bounds": loss_bounds(emb.logit_scale, min(ctx.batch_size, len(ds))),
                      "distances": [r4(v) for v in land["distances"]], "losses": [r4(v) for v in land["losses"]],
                      **{k: r4(land[k]) for k in ("original_distance", "original_loss", "closed_distance",
                                                  "closed_loss", "loss_difference")}})

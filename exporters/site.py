@@ -115,6 +115,10 @@ def export_world(world: Any, out_dir: Path, cache_dir: Path | None = None) -> di
     """Write page sources, figure data, item files and assets for `world` into `out_dir` (emptied)."""
     out_dir = Path(out_dir)
     if out_dir.exists():
+        # only ever replace a folder this exporter wrote (or an empty one): `--out` is user input
+        if any(out_dir.iterdir()) and not (out_dir / "data" / "manifest.json").is_file():
+            raise UserError(f"{out_dir}: exists and is not an export folder (no data/manifest.json); "
+                            "choose a new or empty folder")
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
     ctx = FigureContext(world, out_dir, Path(cache_dir or getattr(world, "work_dir", ".cache")),

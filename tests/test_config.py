@@ -56,3 +56,12 @@ def test_missing_file(tmp_path):
 @pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "configs").glob("*.toml")))
 def test_shipped_configs_are_valid(name):
     load_config(ROOT / "configs" / name)
+
+
+def test_export_refuses_to_empty_a_foreign_folder(tmp_path):
+    from exporters.site import export_world
+
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(UserError, match="exists and is not an export folder"):
+        export_world(object(), tmp_path)
+    assert (tmp_path / "notes.txt").read_text() == "mine"

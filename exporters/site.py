@@ -143,6 +143,8 @@ def export_world(world: Any, out_dir: Path, cache_dir: Path | None = None) -> di
     summary = {"pages": written, "figures": pages.figures, "notes": pages.errors,
                "data_bytes": dict(sorted(ctx.written.items()))}
     ctx.write_json("data/manifest.json", {"pages": written, "figures": pages.figures, "notes": pages.errors})
+    if hasattr(world, "provenance"):  # origin and checksum of every model's weights, per dataset
+        ctx.write_json("data/provenance.json", {"embeddings": world.provenance()})
     return summary
 
 

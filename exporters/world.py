@@ -43,6 +43,30 @@ class World:
         ds = self.dataset(opts["dataset"])
         return ds, {m: self.embeddings(m, opts["dataset"]) for m in opts["models"]}
 
+    def provenance(self) -> list[dict]:
+        """Where every embedding used so far came from: model source, weights id, dataset, size.
+
+        Paths are reduced to file names and run-dependent fields (cache hits) left out, so the
+        record is the same for the same inputs wherever the build runs.
+        """
+        rows = []
+        for (model_id, dataset_id), emb in sorted(self._embeddings.items()):
+            entry = self.config.models[model_id]
+            keep = {k: v for k, v in emb.provenance.items()
+                    if k in ("source", "arch", "weights", "open_clip", "torch", "checkpoint_format", "data")}
+            for k in ("path", "checkpoint"):
+                if k in emb.provenance:
+                    keep[k] = Path(str(emb.provenance[k])).name
+            if entry.source == "open_clip":
+                if "pretrained" in entry.options:
+                    keep["pretrained"] = entry.options["pretrained"]
+                if "checkpoint" in entry.options:
+                    keep["checkpoint"] = Path(str(entry.options["checkpoint"])).name
+            rows.append({"model": model_id, "label": entry.label, "dataset": dataset_id,
+                         "dataset_version": emb.dataset, "pairs": int(next(iter(emb.blocks.values())).shape[0]),
+                         "logit_scale": emb.logit_scale, **dict(sorted(keep.items()))})
+        return rows
+
     def label(self, model_id: str) -> str:
         return self.config.models[model_id].label
 

@@ -87,9 +87,14 @@ class PageWatch:
         """Scroll through the page so every lazy figure mounts, then wait until all are ready."""
         self.page.evaluate("""async () => { const h = document.body.scrollHeight;
             for (let y = 0; y < h; y += 400) { window.scrollTo(0, y); await new Promise(r => setTimeout(r, 60)); } }""")
+        # figures grow as they mount, so the page gets longer than it was when the scroll began:
+        # keep bringing the first figure that has not mounted into view until none is left
         self.page.wait_for_function(
-            "() => [...document.querySelectorAll('figure[data-figure]')].every(f => ['ready','error'].includes(f.dataset.mounted))",
-            timeout=timeout)
+            """() => { const waiting = [...document.querySelectorAll('figure[data-figure]')]
+                   .filter(f => !['ready', 'error'].includes(f.dataset.mounted));
+               if (waiting.length && !waiting[0].dataset.mounted) waiting[0].scrollIntoView({block: 'center'});
+               return waiting.length === 0; }""",
+            timeout=timeout, polling=250)
 
 
 # ---- a small synthetic build: hostile captions, three modalities, molecules, augmentations ------

@@ -257,6 +257,12 @@ def test_default_site(tmp_path_factory, chromium):
     from exporters.site import build
 
     site = build(DEFAULT_CONFIG, tmp_path_factory.mktemp("default") / "site")
+    # the build records the origin and checksum of every model's weights
+    from exporters.cache import file_digest
+    prov = json.loads((site / "data" / "provenance.json").read_text())["embeddings"]
+    clip = [r for r in prov if r["model"] == "clip" and r["dataset"] == "eval100"][0]
+    assert clip["weights"] == "sha256:" + file_digest(DEFAULT_CONFIG.parent.parent / "models" / "clip.safetensors")
+    assert clip["checkpoint"] == "clip.safetensors" and clip["pairs"] == 100
     b = chromium
     with serve(site) as base:
         for pg in PAGES:

@@ -128,10 +128,10 @@ class OpenClipSource:
 
         model, preprocess, tokenizer = self.load()
         out: dict[str, np.ndarray] = {}
-        show = os.environ.get("EXPORTERS_PROGRESS", "1") != "0"
+        show = os.environ.get("EXPORTERS_PROGRESS", "1") != "0"  # and only on a terminal
         for m in dataset.modalities:
             chunks = []
-            for start in tqdm(range(0, len(m.items), BATCH), disable=not show,
+            for start in tqdm(range(0, len(m.items), BATCH), disable=None if show else True,
                               desc=f"{self.name} {dataset.id} {m.name}", leave=False):
                 batch = m.items[start:start + BATCH]
                 with torch.no_grad():

@@ -541,7 +541,7 @@
             var lay = heatLayout(items.modalities.map(function (x) { return x.label; }), n, 300);
             lay.margin = {l: 50, r: 5, t: 5, b: 30};
             c.base = lay.shapes.slice();
-            return Plotly.react(c.div, [heatmapTrace(sim, N, n, M, order, SIM_SCALE, meta.zrange, k === cards.length - 1)], lay, PLOT_CONFIG).then(function () {
+            return Plotly.react(c.div, [heatmapTrace(sim, N, n, M, order, SIM_SCALE, meta.zrange, true)], lay, PLOT_CONFIG).then(function () {
               c.div.on("plotly_hover", function (ev) {
                 var r = ev.points[0].pointIndex[0], col = ev.points[0].pointIndex[1];
                 panel.show([itemNode(items, Math.floor(r / n), r % n, "Row"), itemNode(items, Math.floor(col / n), col % n, "Column")],

@@ -7,7 +7,7 @@
 2. Analyses on 5000 pairs x 512 dims: the whole metrics table (distance, three losses, retrieval,
    original and closed) against one plain similarity-matrix product (the unavoidable floor).
 3. Heatmap bytes: one 200 x 200 similarity matrix as the seed article shipped it (CSV, %.18e)
-   against our quantized uint8 payload (when exporters.figures provides it) and a float32 binary.
+   against a float32 binary and our quantized uint8 payload (base64 in JSON), with its error.
 """
 
 from __future__ import annotations
@@ -89,14 +89,12 @@ def bench_heatmap_bytes() -> None:
     csv_bytes = len(buf.getvalue().encode())
     f32 = s.astype(np.float32).nbytes
     line = f"heatmap 200x200      seed CSV {csv_bytes:9d} B   float32 {f32:7d} B ({f32 / csv_bytes:.3f})"
-    try:
-        from exporters.figures import _common  # noqa: F401  (optional until the figures land)
-        from exporters.figures._common import quantize_matrix
+    from exporters.figures._common import dequantize, quantize
 
-        payload = json.dumps(quantize_matrix(s), separators=(",", ":")).encode()
-        line += f"   ours {len(payload):7d} B ({len(payload) / csv_bytes:.3f})"
-    except Exception as exc:  # noqa: BLE001
-        line += f"   ours: n/a ({type(exc).__name__})"
+    packed = quantize(s)
+    payload = json.dumps(packed, separators=(",", ":")).encode()
+    err = float(np.abs(dequantize(packed) - s).max())
+    line += f"   ours (uint8) {len(payload):7d} B ({len(payload) / csv_bytes:.3f}, max error {err:.4f})"
     print(line)
 
 

@@ -171,6 +171,10 @@ def test_other_figures(synthetic):
     p.mouse.move(x, y)
     p.wait_for_selector("#explorer-molecules .fx-panel .fx-smiles")
     assert p.inner_text("#explorer-molecules .fx-panel .fx-smiles") == "c1ccccc1"
+    # the molecule is drawn as a structure (an RDKit SVG file of the site), and the image loads
+    img = "#explorer-molecules .fx-panel img[alt='structure of c1ccccc1']"
+    p.wait_for_function(f"() => {{ const i = document.querySelector(\"{img}\"); return i && i.complete && i.naturalWidth > 0; }}")
+    assert p.get_attribute(img, "src").endswith(".svg")
     p.close()
     w = _open(b, base + "augmentations/")
     p = w.page

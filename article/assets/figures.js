@@ -129,6 +129,8 @@
     } else if (m.kind === "audio") {
       box.appendChild(h("audio", {controls: true, preload: "none", src: url(v)}));
     } else if (m.kind === "molecule") {
+      // an SVG in <img> cannot run script; it was also sanitized when it was drawn
+      if (m.drawings) box.appendChild(h("img", {src: url(m.drawings[i]), alt: "structure of " + v, width: "160", loading: "lazy"}));
       box.appendChild(h("code", {className: "fx-smiles", text: v, title: "SMILES"}));
     } else {
       box.appendChild(h("p", {className: "fx-caption", text: v}));

@@ -313,14 +313,31 @@ def _texts(ds: PairedDataset) -> list[str] | None:
     return None
 
 
+def molecule_file(ctx: FigureContext, smiles: str, dataset_id: str, index: int) -> str:
+    """Draw a SMILES with RDKit into a sanitized SVG file of the site; return its URL."""
+    from exporters.molecules import molecule_svg
+
+    rel = f"items/{slug(dataset_id)}/mol-{index}.svg"
+    path = ctx.out_dir / rel
+    if not path.exists():
+        data = molecule_svg(smiles, where=f"{dataset_id} item {index}").encode("utf-8")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        ctx.written[rel] = len(data)
+    return rel
+
+
 def items_payload(ctx: FigureContext, ds: PairedDataset) -> dict:
     mods = []
     for m in ds.modalities:
+        extra: dict = {}
         if m.kind in ("image", "audio"):
             items = [ctx.item_file(p, m.kind, ds.id, i) for i, p in enumerate(m.items)]
         else:
             items = list(m.items)
-        mods.append({"name": m.name, "kind": m.kind, "label": m.label, "items": items})
+        if m.kind == "molecule":  # structure drawings, fetched on hover like images
+            extra["drawings"] = [molecule_file(ctx, smiles, ds.id, i) for i, smiles in enumerate(m.items)]
+        mods.append({"name": m.name, "kind": m.kind, "label": m.label, "items": items, **extra})
     return {"dataset": ds.id, "n": len(ds), "ids": list(ds.ids), "modalities": mods}
 
 

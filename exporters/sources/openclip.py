@@ -8,6 +8,7 @@ the model's logit scale (exp of the learned parameter) travels with them.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,13 @@ def _project_tokenizer(arch: str):
     except ImportError:
         return None
     return tokenizer_for(arch)
+
+
+class _DropRandomInitWarning(logging.Filter):
+    """open_clip warns that a model is randomly initialised even when a checkpoint is loaded next."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "No pretrained weights loaded" not in record.getMessage()
 
 
 @dataclass
@@ -89,6 +97,9 @@ class OpenClipSource:
                 raise UserError(f"{self.arch}: unknown pretrained tag {self.pretrained!r}; "
                                 f"known: {', '.join(tags) or 'none (use a local checkpoint)'}")
         torch.manual_seed(0)
+        quiet = _DropRandomInitWarning() if self.checkpoint else None  # the checkpoint comes next
+        if quiet:
+            logging.getLogger().addFilter(quiet)
         try:
             model, _, preprocess = open_clip.create_model_and_transforms(
                 self.arch, pretrained=self.pretrained, device=self.device)
@@ -100,6 +111,9 @@ class OpenClipSource:
                     f"'{self.arch}', pretrained='{self.pretrained}')), then copy the Hugging Face cache "
                     "to $HF_HOME here, or set `checkpoint` to the downloaded file") from None
             raise UserError(f"{self.arch}: could not build the model ({exc})") from None
+        finally:
+            if quiet:
+                logging.getLogger().removeFilter(quiet)
         if self.checkpoint:
             self.weights_id()
             try:

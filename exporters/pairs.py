@@ -11,6 +11,16 @@ from exporters.errors import UserError
 KINDS = ("image", "text", "audio", "molecule")
 
 
+def _file_sha256(path: str) -> str:
+    import hashlib
+
+    try:
+        with open(path, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read ({exc.strerror}); the dataset names it as an item") from None
+
+
 @dataclass(frozen=True)
 class Modality:
     """One column of a paired dataset.
@@ -63,6 +73,18 @@ class PairedDataset:
     def names(self) -> list[str]:
         return [m.name for m in self.modalities]
 
+    def content_groups(self, name: str) -> "np.ndarray":
+        """Labels of identical content within one modality: equal text, or equal file bytes for
+        image and audio items. Retrieval counts identical content as one answer (analysis/retrieval.py)."""
+        from exporters.analysis.retrieval import content_groups
+
+        m = self.modality(name)
+        if m.kind in ("image", "audio"):
+            keys = [_file_sha256(p) for p in m.items]
+        else:
+            keys = list(m.items)
+        return content_groups(keys)
+
     def subset(self, indices: list[int], suffix: str) -> "PairedDataset":
         """The pairs at `indices`, as a dataset of its own (id gets `suffix`)."""
         mods = tuple(Modality(m.name, m.kind, m.label, tuple(m.items[i] for i in indices))
@@ -80,6 +102,11 @@ class EmbeddingSet:
     blocks: dict[str, np.ndarray]
     logit_scale: float | None = None     # exp(model.logit_scale), e.g. 100 for OpenAI CLIP
     provenance: dict = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        # one dtype from here on, whatever the source gave: every analysis computes in float64
+        blocks = {k: np.ascontiguousarray(v, dtype=np.float64) for k, v in self.blocks.items()}
+        object.__setattr__(self, "blocks", blocks)
 
     @property
     def names(self) -> list[str]:

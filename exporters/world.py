@@ -14,8 +14,10 @@ class World:
     """Datasets and embeddings of one build; each computed once per process."""
 
     def __init__(self, config: ArticleConfig, work_dir: Path | None = None):
+        from exporters.cache import cache_root
+
         self.config = config
-        self.work_dir = Path(work_dir or ".cache")
+        self.work_dir = Path(work_dir) if work_dir else cache_root()  # the one cache (exporters/cache.py)
         self._datasets: dict[str, PairedDataset] = {}
         self._embeddings: dict[tuple[str, str], EmbeddingSet] = {}
 
@@ -79,6 +81,10 @@ class World:
             from exporters.sources.reference import reference_dataset
 
             return reference_dataset(self.config.resolve(e.options["path"]))
+        if e.source == "reference_copy":
+            from exporters.sources.reference import copy_dataset
+
+            return copy_dataset(self.config.resolve(e.options["path"]))
         if e.source.startswith("shapes"):
             from exporters.datasets import shapes
 
@@ -158,6 +164,17 @@ class World:
             if "logit_scale" in e.options:
                 emb = EmbeddingSet(emb.model, emb.dataset, emb.blocks, float(e.options["logit_scale"]), emb.provenance)
             return emb
+        if e.source == "reference_copy":
+            from exporters.sources.reference import copy_embeddings
+
+            d_entry = self.config.datasets[dataset_id]
+            if d_entry.source != "reference_copy":
+                raise UserError(f"model {e.id}: a reference_copy model only has similarities for reference_copy "
+                                f"datasets, not {dataset_id!r}")
+            emb = copy_embeddings(self.config.resolve(d_entry.options["path"]), e.options.get("name", e.id), ds)
+            if "logit_scale" in e.options:
+                emb = EmbeddingSet(emb.model, emb.dataset, emb.blocks, float(e.options["logit_scale"]), emb.provenance)
+            return emb
         if e.source == "arrays":
             from exporters.sources.arrays import embeddings_from_arrays
 
@@ -187,7 +204,8 @@ class World:
                                       ).embed(ds, self.work_dir / "embeddings")
         if e.source == "open_clip":
             return _open_clip_source(e.id, e.options["arch"], e.options.get("pretrained"),
-                                     str(self.config.resolve(e.options["checkpoint"])) if "checkpoint" in e.options else None
+                                     str(self.config.resolve(e.options["checkpoint"])) if "checkpoint" in e.options else None,
+                                     e.options.get("random_init") is True
                                      ).embed(ds, self.work_dir / "embeddings")
         raise UserError(f"model {e.id}: unsupported source {e.source!r}")
 
@@ -204,7 +222,8 @@ _FILE_DATASETS = {
 
 
 @cache
-def _open_clip_source(name: str, arch: str, pretrained: str | None, checkpoint: str | None):
+def _open_clip_source(name: str, arch: str, pretrained: str | None, checkpoint: str | None,
+                      random_init: bool = False):
     from exporters.sources.openclip import OpenClipSource
 
-    return OpenClipSource(arch, pretrained=pretrained, checkpoint=checkpoint, name=name)
+    return OpenClipSource(arch, pretrained=pretrained, checkpoint=checkpoint, name=name, random_init=random_init)

@@ -9,9 +9,11 @@ from exporters.analysis.losses import infoloob, infonce, reference_loss
 from exporters.analysis.retrieval import recall_at_k
 
 
-def gap_metrics(x: np.ndarray, y: np.ndarray, logit_scale: float | None, batch_size: int = 50) -> dict:
+def gap_metrics(x: np.ndarray, y: np.ndarray, logit_scale: float | None, batch_size: int = 50,
+                groups: tuple | None = None) -> dict:
     """Modality distance, losses and R@1/R@5 of paired L2-normalized blocks, original and closed.
 
+    `groups` = (x content groups, y content groups) makes identical items one answer in R@k.
     Losses use the model's own logit scale; when it is unknown they are None (a loss at an
     invented temperature would be meaningless).
     """
@@ -25,7 +27,7 @@ def gap_metrics(x: np.ndarray, y: np.ndarray, logit_scale: float | None, batch_s
             row["reference_loss"] = reference_loss(a, b, logit_scale, batch_size)
         else:
             row["infonce"] = row["infoloob"] = row["reference_loss"] = None
-        row.update(recall_at_k(a, b, (1, 5)))
+        row.update(recall_at_k(a, b, (1, 5), *(groups or (None, None))))
         out[tag] = row
     return out
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from exporters.commands import add_config_argument
+from exporters.commands import add_cache_argument, add_config_argument
 from exporters.errors import UserError
 
 
@@ -15,6 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Print modality distance, losses (symmetric InfoNCE, the seed article's "
                                    "reference loss, InfoLOOB) and R@1/R@5 both ways, before and after closing the gap.")
     add_config_argument(p)
+    add_cache_argument(p)
     p.add_argument("--dataset", help="dataset id from the configuration (default: the main section's)")
     p.add_argument("--model", action="append", help="model id (repeatable; default: the main section's models)")
     p.add_argument("--batch-size", type=int, default=50, help="loss batch size (default: %(default)s, as the seed article)")
@@ -36,12 +37,14 @@ def run(args: argparse.Namespace) -> int:
     for m in models:
         if m not in config.models:
             raise UserError(f"{args.config}: unknown model {m!r}; defined: {', '.join(config.models)}")
-    world = World(config)
+    world = World(config, args.cache)
     rows = {}
     for m in models:
         emb = world.embeddings(m, dataset)
         x, y = emb.pair()
-        rows[m] = gap_metrics(x, y, emb.logit_scale, args.batch_size)
+        ds = world.dataset(dataset)
+        a, b = emb.names[0], emb.names[1]
+        rows[m] = gap_metrics(x, y, emb.logit_scale, args.batch_size, (ds.content_groups(a), ds.content_groups(b)))
     if args.json:
         print(json.dumps({"dataset": dataset, "models": rows}, indent=1, sort_keys=True))
     else:

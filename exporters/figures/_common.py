@@ -85,15 +85,14 @@ class FigureContext:
         if not p.exists():
             raise UserError(f"{src}: item {index} of dataset {dataset_id} is missing")
         if kind == "image":
-            from PIL import Image
+            from exporters.images import load_rgb
 
             rel = f"{folder}/{index}.jpg"
             dst = self.out_dir / rel
             dst.parent.mkdir(parents=True, exist_ok=True)
-            with Image.open(p) as im:
-                im = im.convert("RGB")
-                im.thumbnail((THUMB_PX, THUMB_PX))
-                im.save(dst, "JPEG", quality=70, optimize=True)
+            im = load_rgb(p)  # the pixels the model saw (exporters/images.py)
+            im.thumbnail((THUMB_PX, THUMB_PX))
+            im.save(dst, "JPEG", quality=70, optimize=True)
         else:
             rel = f"{folder}/{index}{p.suffix.lower()}"
             dst = self.out_dir / rel
@@ -185,7 +184,7 @@ def state_payload(ctx: FigureContext, ds: PairedDataset, blocks: dict[str, np.nd
         if logit_scale is not None and n >= 2:
             pm["loss"] = r4(infonce(x, y, logit_scale, ctx.batch_size))
             pm["reference_loss"] = r4(reference_loss(x, y, logit_scale, ctx.batch_size))
-        rec = recall_at_k(x, y, (1,))
+        rec = recall_at_k(x, y, (1,), ds.content_groups(a), ds.content_groups(b))
         pm["r1"] = [r4(rec["x2y@1"]), r4(rec["y2x@1"])]
         pm.update(similarity_summary(s, [names.index(a), names.index(b)], n))
         metrics["pairs"][f"{a}_{b}"] = pm

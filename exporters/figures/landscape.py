@@ -1,6 +1,7 @@
 """Figure 4: the loss while both modalities slide along the gap vector, per model, with the table.
 
-Computed on the `large` section when the configuration has one, else on `main`. The loss is the
+Computed on the section the page names (`main`, `world`), or on `large` when the configuration has
+one and none is named, else on `main`. The loss is the
 symmetric InfoNCE with the model's logit scale over consecutive batches (ctx.batch_size pairs).
 When `options.seed_landscapes` names a folder of the seed article's `*_loss_landscape.json`, their
 rows are shown beside ours for comparison (their loss is the one-directional reference loss).
@@ -13,6 +14,7 @@ import json
 import numpy as np
 
 from exporters.analysis.landscape import loss_landscape
+from exporters.errors import UserError
 from exporters.figures._common import FigureContext, load_section, loss_bounds, r4
 
 ID = "landscape"
@@ -41,9 +43,13 @@ def build(ctx: FigureContext, section: str | None = None, **_: object) -> dict |
                                                  "closed_loss", "loss_difference")}})
     seed_rows = []
     folder = ctx.options.get("seed_landscapes")
-    if folder:
+    if folder and role != "world":  # the seed's COCO table belongs beside real models, not our shapes world
         root = ctx.world.config.resolve(str(folder))
-        for f in sorted(root.glob("*_loss_landscape.json")):
+        found = sorted(root.glob("*_loss_landscape.json"))
+        if not found:
+            raise UserError(f"{root}: options.seed_landscapes names a folder without *_loss_landscape.json files; "
+                            "point it at the seed's MSCOCO-Val_size-5000 folder or remove the option")
+        for f in found:
             d = json.loads(f.read_text())
             seed_rows.append({"label": f.name.replace("_loss_landscape.json", ""),
                               **{k: r4(d[k]) for k in ("original_distance", "original_loss", "closed_distance",

@@ -40,6 +40,6 @@ def build(ctx: FigureContext, section: str = "large", **_: object) -> dict | Non
         views["concat"] = unit_box(cached_projection(ctx, concat_pairs([x, y]), "UMAP"))
         url = ctx.write_json(f"data/{slug(section)}/{slug(mid)}.json", {"views": views})
         out.append({"id": mid, "label": str(ctx.world.label(mid)), "src": url})
-    return {"section": section, "n": len(ds), "items": items, "models": out,
+    return {"section": section, "n": len(ds), "dataset": ds.id, "items": items, "models": out,
             "modalities": [ds.modality(a).label, ds.modality(b).label],
             "views": ["closed", "oos", "concat"]}

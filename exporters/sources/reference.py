@@ -37,27 +37,93 @@ def read_lines(path: Path) -> list[str]:
     return lines
 
 
-def reference_dataset(folder: str | Path) -> PairedDataset:
-    """The pairs of one exported folder, with the modalities its name and files imply."""
-    root = Path(folder)
-    if not root.is_dir():
-        raise UserError(f"{root}: no such reference folder")
-    texts = read_lines(root / "prompts.txt")
+def _modalities(root: Path, texts: list[str], audio_suffix: str) -> tuple[Modality, ...]:
+    """The modalities a folder's name and files imply, rows in the order of its matrices."""
     n = len(texts)
     images = tuple(str(root / "images" / f"{i}.jpg") for i in range(n))
     missing = [p for p in images if not Path(p).exists()]
     if missing:
         raise UserError(f"{missing[0]}: missing image for item {Path(missing[0]).stem} "
                         f"({len(missing)} missing); every line of prompts.txt needs images/<i>.jpg")
-    ids = tuple(str(i) for i in range(n))
     if "CLOOM" in root.name:
         mods = (Modality("image", "image", "BioImage", images), Modality("text", "molecule", "Molecule", tuple(texts)))
     else:
         mods = (Modality("image", "image", "Image", images), Modality("text", "text", "Text", tuple(texts)))
     if (root / "audios").is_dir():
-        audios = tuple(str(root / "audios" / f"{i}.wav") for i in range(n))
+        audios = tuple(str(root / "audios" / f"{i}{audio_suffix}") for i in range(n))
+        gone = [p for p in audios if not Path(p).exists()]
+        if gone:
+            raise UserError(f"{gone[0]}: missing audio for item {Path(gone[0]).stem} ({len(gone)} missing); "
+                            f"every line of prompts.txt needs audios/<i>{audio_suffix}")
         mods = mods + (Modality("audio", "audio", "Audio", audios),)
+    return mods
+
+
+def check_rows(prompts: Path, texts: list[str], rows: int, modalities: int, matrix: str) -> None:
+    """prompts.txt and a similarity matrix must agree: rows = lines x modalities.
+
+    Names the cause: an empty line (a stray blank line is the usual culprit) or the two counts.
+    """
+    n = len(texts)
+    if rows == n * modalities:
+        return
+    empty = [i + 1 for i, t in enumerate(texts) if not t.strip()]
+    hint = f"; line {empty[0]} is empty (remove it)" if empty else ""
+    raise UserError(f"{prompts}: {n} lines, but {matrix} has {rows} rows = {modalities} modalities x "
+                    f"{rows / modalities:g} items{hint}")
+
+
+def _csv_rows(path: Path) -> int:
+    with open(path, "rb") as f:
+        data = f.read()
+    return data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+
+
+def reference_dataset(folder: str | Path) -> PairedDataset:
+    """The pairs of one exported folder, with the modalities its name and files imply."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise UserError(f"{root}: no such reference folder")
+    texts = read_lines(root / "prompts.txt")
+    modalities = 3 if (root / "audios").is_dir() else 2
+    for model in reference_models(root):
+        csv = root / "similarities" / f"{model}.csv"
+        check_rows(root / "prompts.txt", texts, _csv_rows(csv), modalities, f"similarities/{csv.name}")
+    mods = _modalities(root, texts, ".wav")
+    ids = tuple(str(i) for i in range(len(texts)))
     return PairedDataset(f"reference_{root.name}", ids, mods, description=f"exported by the seed article's authors: {root.name}")
+
+
+def copy_dataset(folder: str | Path) -> PairedDataset:
+    """The pairs of one folder of the repository's compact copy (exporters/reference_copy.py)."""
+    from exporters.reference_copy import CopiedSimilarities
+
+    root = Path(folder)
+    if not (root / "similarities.npz").is_file():
+        raise UserError(f"{root}: not a folder of the reference copy (no similarities.npz); "
+                        "regenerate it with `python -m exporters derive-reference`")
+    texts = read_lines(root / "prompts.txt")
+    modalities = 3 if (root / "audios").is_dir() else 2
+    for model, packed_len in CopiedSimilarities(root).sizes().items():
+        rows = int(round((np.sqrt(8 * packed_len + 1) - 1) / 2))
+        check_rows(root / "prompts.txt", texts, rows, modalities, f"similarities.npz[{model}]")
+    mods = _modalities(root, texts, ".mp3")
+    ids = tuple(str(i) for i in range(len(texts)))
+    return PairedDataset(f"reference_copy_{root.name}", ids, mods,
+                         description=f"exported by the seed article's authors: {root.name} (compact copy)")
+
+
+def copy_embeddings(folder: str | Path, model: str, dataset: PairedDataset | None = None) -> EmbeddingSet:
+    """Embeddings recovered from the copy's packed float32 matrix of `model` (see SOURCES.json)."""
+    from exporters.reference_copy import CopiedSimilarities
+
+    root = Path(folder)
+    dataset = dataset or copy_dataset(root)
+    s = CopiedSimilarities(root).matrix(model)
+    where = f"{root / 'similarities.npz'}[{model}]"
+    blocks = embeddings_from_gram(s, [len(dataset)] * len(dataset.modalities), where)
+    return EmbeddingSet(model, dataset.id, dict(zip(dataset.names, blocks)), REFERENCE_LOGIT_SCALES.get(model),
+                        {"source": "gram", "path": str(root / "similarities.npz"), "format": "float32 packed"})
 
 
 def reference_models(folder: str | Path) -> list[str]:

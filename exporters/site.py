@@ -3,16 +3,30 @@
 Data flows one way: World (datasets, embeddings) -> figure exporters (exporters/figures) -> JSON under
 data/ -> Jinja figure templates (templates/*.html.j2) placed by the page templates
 (article/pages/*.md.j2) -> Markdown sources in a staging dir -> MkDocs (its Python API, no plugins
-or hooks) into a temporary dir -> swapped into site/ in one rename. On any error the previous site/
-is left as it was.
+or hooks) into a new folder beside the site -> published by flipping one symbolic link.
+
+Publishing (docs/configuration.md, "Where the site goes"): the site path `P` is a symbolic link
+`P -> .P-builds/<build id>`; a build writes a complete new `.P-builds/<id>/` (with the marker file
+`.clip-article-site.json`), then replaces the link with `os.replace` of a new link, which is atomic:
+`P` is the old site or the new one at every instant, whatever kills the build. A lock
+(`.P-builds/lock`, flock) admits one build per site at a time; under it, whatever else is in
+`.P-builds/` was left by a killed build and is removed. `build` only ever replaces a path that is
+absent, an empty folder, its own link, or a folder an older version of `build` wrote.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import errno
+import fcntl
+import json
+import os
 import re
+import secrets
 import shutil
 import sys
-import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +109,14 @@ class _Pages:
         return section in self.ctx.world.config.sections
 
 
+def _copies(config: Any) -> dict | None:
+    """Facts of the repository's reference copy that this build reads (the data page states them)."""
+    from exporters.reference_copy import copy_facts
+
+    folders = [config.resolve(str(e.options["path"])) for e in config.datasets.values() if e.source == "reference_copy"]
+    return copy_facts(folders) if folders else None
+
+
 def _fmt(v: Any, digits: int = 2) -> str:
     if v is None:
         return "n/a"
@@ -114,19 +136,25 @@ def _env() -> jinja2.Environment:
 def export_world(world: Any, out_dir: Path, cache_dir: Path | None = None) -> dict:
     """Write page sources, figure data, item files and assets for `world` into `out_dir` (emptied)."""
     out_dir = Path(out_dir)
-    if out_dir.exists():
-        # only ever replace a folder this exporter wrote (or an empty one): `--out` is user input
-        if any(out_dir.iterdir()) and not (out_dir / "data" / "manifest.json").is_file():
-            raise UserError(f"{out_dir}: exists and is not an export folder (no data/manifest.json); "
+    try:
+        if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
+            raise UserError(f"{out_dir}: exists and is not an export folder (a file or a link); "
                             "choose a new or empty folder")
-        shutil.rmtree(out_dir)
-    out_dir.mkdir(parents=True)
-    ctx = FigureContext(world, out_dir, Path(cache_dir or getattr(world, "work_dir", ".cache")),
+        if out_dir.exists():
+            # only ever replace a folder this exporter wrote (or an empty one): `--out` is user input
+            if any(out_dir.iterdir()) and not (out_dir / "data" / "manifest.json").is_file():
+                raise UserError(f"{out_dir}: exists and is not an export folder (no data/manifest.json); "
+                                "choose a new or empty folder")
+            shutil.rmtree(out_dir)
+        out_dir.mkdir(parents=True)
+    except OSError as exc:
+        raise _fs_error(out_dir, exc, "choose a folder you can write to") from None
+    ctx = FigureContext(world, out_dir, Path(cache_dir or getattr(world, "work_dir", None) or _cache_root()),
                         dict(getattr(world.config, "options", {}) or {}))
     env = _env()
     pages = _Pages(ctx, env)
     env.globals.update(figure=pages.figure, metrics=pages.metrics, has=pages.has, data=pages.data,
-                       title=world.config.title, config=world.config)
+                       title=world.config.title, config=world.config, copies=lambda: _copies(world.config))
     # assets: one JS, one CSS, plotly once
     (out_dir / "assets").mkdir()
     for f in sorted((ARTICLE / "assets").iterdir()):
@@ -148,13 +176,26 @@ def export_world(world: Any, out_dir: Path, cache_dir: Path | None = None) -> di
     return summary
 
 
-def export(config_path: Path, out_dir: Path) -> dict:
+def _cache_root() -> Path:
+    from exporters.cache import cache_root
+
+    return cache_root()
+
+
+def _fs_error(path: Path, exc: OSError, fix: str) -> UserError:
+    """An OSError on a path the user chose, as one line naming it and the fix."""
+    where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(path) else ""
+    return UserError(f"{path}: {exc.strerror or type(exc).__name__}{where}; {fix}")
+
+
+def export(config_path: Path, out_dir: Path, cache: Path | None = None) -> dict:
     """Figure data + page sources for the build configuration at `config_path`, into `out_dir`."""
     from exporters.config import load_config
     from exporters.world import World
 
     cfg = load_config(config_path)
-    return export_world(World(cfg, work_dir=ROOT / ".cache"), out_dir, ROOT / ".cache")
+    root = Path(cache) if cache else _cache_root()
+    return export_world(World(cfg, work_dir=root), out_dir, root)
 
 
 def mkdocs_build(docs_dir: Path, site_dir: Path, site_name: str) -> None:
@@ -188,30 +229,181 @@ def mkdocs_build(docs_dir: Path, site_dir: Path, site_name: str) -> None:
         raise UserError(f"mkdocs build --strict warned: {'; '.join(counter.messages)}")
 
 
-def build_world(world: Any, site_dir: Path = Path("site"), cache_dir: Path | None = None) -> Path:
-    """Export + mkdocs into a temporary dir beside site_dir, then swap it in (all or nothing)."""
-    site_dir = Path(site_dir).resolve()
-    site_dir.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".build-", dir=site_dir.parent))
+MARKER = ".clip-article-site.json"   # written into every site `build` makes: how it knows its own
+_LEGACY = ("index.html", "data/manifest.json", "assets/figures.js")   # a site of a version before the marker
+_RENAME_EXCHANGE, _RENAME_NOREPLACE = 2, 1
+
+
+def builds_dir(site: Path) -> Path:
+    """Where the builds of `site` live: `.<name>-builds/` beside it."""
+    return site.parent / f".{site.name}-builds"
+
+
+def _site_state(site: Path, builds: Path) -> str:
+    """What is at the site path: 'absent', 'link' (ours), 'empty' or 'folder' (a site `build` wrote);
+    anything else is refused with one line."""
+    why = (f"`build` only replaces a folder it wrote (it holds {MARKER}) or an empty one; "
+           "choose another --site, or move it away yourself")
+    if site.is_symlink():
+        target = os.readlink(site)
+        full = os.path.normpath(os.path.join(site.parent, target))
+        if os.path.dirname(full) == os.path.normpath(builds):
+            return "link"
+        raise UserError(f"{site}: is a symbolic link to {target}, not to a site `build` made in {builds.name}/; {why}")
+    if not site.exists():
+        return "absent"
+    if not site.is_dir():
+        raise UserError(f"{site}: exists and is a file, not a site; {why}")
+    if not any(site.iterdir()):
+        return "empty"
+    if (site / MARKER).is_file() or all((site / f).is_file() for f in _LEGACY):
+        return "folder"
+    raise UserError(f"{site}: exists, is not empty and holds no {MARKER}; {why}")
+
+
+def _renameat2(src: Path, dst: Path, flags: int) -> bool:
+    """Linux renameat2(2) (RENAME_EXCHANGE / RENAME_NOREPLACE); False where the system has none."""
     try:
-        docs, out = work / "docs", work / "site"
-        export_world(world, docs, cache_dir)
-        # mkdocs-material writes site_name unescaped into some attributes: give it a plain version
-        # (the page itself shows the configured title, escaped, as its heading)
-        mkdocs_build(docs, out, re.sub(r"[<>\"'&`]", "", world.config.title).strip() or "Article")
-        old = work / "old"
-        if site_dir.exists():
-            site_dir.rename(old)
-        out.rename(site_dir)
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if fn(-100, os.fsencode(src), -100, os.fsencode(dst), flags) == 0:   # AT_FDCWD
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(dst))
+
+
+@contextlib.contextmanager
+def _build_lock(site: Path, builds: Path):
+    """One build per site at a time: an flock on `.<name>-builds/lock` (released when the process ends)."""
+    path = builds / "lock"
+    try:
+        f = open(path, "a+")
+    except OSError as exc:
+        raise _fs_error(builds, exc, "choose a --site in a folder you can write to") from None
+    try:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip()
+            raise UserError(f"{site}: another build into this site is running ({holder or 'it holds ' + str(path)}); "
+                            "wait for it to finish") from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        f.flush()
+        try:
+            yield
+        finally:
+            f.seek(0)
+            f.truncate()                # no stale holder named after we are done
     finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return site_dir
+        f.close()                       # closing releases the lock
 
 
-def build(config_path: Path, site_dir: Path = Path("site")) -> Path:
+def _remove(path: Path) -> None:
+    if path.is_symlink() or not path.is_dir():
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _clean(site: Path, builds: Path, keep: str | None) -> None:
+    """Under the lock: everything in `builds` but the lock and the published build was left by a
+    killed build. Also the `.build-XXXXXXXX` staging folders older versions left beside the site."""
+    for entry in builds.iterdir():
+        if entry.name not in ("lock", keep):
+            _remove(entry)
+    for entry in site.parent.glob(".build-*"):
+        if re.fullmatch(r"\.build-[a-z0-9_]{8}", entry.name) and entry.is_dir() and not entry.is_symlink() \
+                and {c.name for c in entry.iterdir()} <= {"docs", "site", "old"}:
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _published(site: Path, builds: Path) -> str | None:
+    """The build id `site` links to, if it is our link."""
+    if site.is_symlink():
+        full = os.path.normpath(os.path.join(site.parent, os.readlink(site)))
+        if os.path.dirname(full) == os.path.normpath(builds):
+            return os.path.basename(full)
+    return None
+
+
+def _publish(site: Path, builds: Path, final: Path) -> None:
+    """Make `site` show `final`: one atomic rename of a new symbolic link over the old one."""
+    state = _site_state(site, builds)   # again: the path may have changed while the build ran
+    link = builds / "publish.tmp"
+    _remove(link)
+    os.symlink(os.path.relpath(final, site.parent), link)
+    if state == "absent":
+        if not _renameat2(link, site, _RENAME_NOREPLACE):
+            os.replace(link, site)
+    elif state == "link":
+        os.replace(link, site)
+    elif state == "empty":
+        os.rmdir(site)                  # nothing was published there
+        os.replace(link, site)
+    else:                               # a real folder from an older build: migrated once
+        if _renameat2(link, site, _RENAME_EXCHANGE):
+            shutil.rmtree(link)         # `link` now names the old folder
+        else:                           # no atomic exchange here: a short moment without a site
+            old = builds / f"previous-{final.name}"
+            os.rename(site, old)
+            os.replace(link, site)
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def build_world(world: Any, site_dir: Path = Path("site"), cache_dir: Path | None = None) -> Path:
+    """Export + mkdocs into a new build folder beside `site_dir`, then publish it (all or nothing)."""
+    site = Path(os.path.abspath(site_dir))
+    builds = builds_dir(site)
+    _site_state(site, builds)           # refuse before writing anything
+    try:
+        builds.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _fs_error(site.parent, exc, "choose a --site in a folder you can write to") from None
+    with _build_lock(site, builds):
+        _site_state(site, builds)       # again, now that no other build can change it
+        before = _published(site, builds)
+        try:
+            _clean(site, builds, before)
+        except OSError as exc:
+            raise _fs_error(builds, exc, "remove it by hand") from None
+        build_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+        stage, final = builds / f"staging-{build_id}", builds / build_id
+        published = False
+        try:
+            docs, out = stage / "docs", stage / "site"
+            export_world(world, docs, cache_dir)
+            # mkdocs-material writes site_name unescaped into some attributes: give it a plain version
+            # (the page itself shows the configured title, escaped, as its heading)
+            mkdocs_build(docs, out, re.sub(r"[<>\"'&`]", "", world.config.title).strip() or "Article")
+            try:
+                (out / MARKER).write_text(json.dumps({"generator": "clip-article", "build": build_id}) + "\n")
+                out.rename(final)
+                _publish(site, builds, final)
+            except OSError as exc:
+                raise _fs_error(site, exc, "nothing was published; check the path and build again") from None
+            published = True
+        finally:
+            _remove(stage)
+            if not published:
+                _remove(final)
+        old = _published(site, builds)
+        if before and before != old:
+            _remove(builds / before)
+    return site
+
+
+def build(config_path: Path, site_dir: Path = Path("site"), cache: Path | None = None) -> Path:
     """Build the article of `config_path` into `site_dir` (replaced only when everything succeeded)."""
     from exporters.config import load_config
     from exporters.world import World
 
     cfg = load_config(config_path)
-    return build_world(World(cfg, work_dir=ROOT / ".cache"), site_dir, ROOT / ".cache")
+    root = Path(cache) if cache else _cache_root()
+    return build_world(World(cfg, work_dir=root), site_dir, root)

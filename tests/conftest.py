@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -36,3 +40,9 @@ try:  # one torch thread: the suite's models are tiny, and threads only fight ov
     torch.set_num_threads(1)
 except ImportError:  # pragma: no cover
     pass
+
+
+# every test (and every command a test runs) uses a throwaway cache, never the repository's
+_CACHE = tempfile.mkdtemp(prefix="exporters-test-cache-")
+os.environ["EXPORTERS_CACHE"] = _CACHE
+atexit.register(shutil.rmtree, _CACHE, True)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from browser_support import HOSTILE, write_synthetic
+from exporters.cache import cache_root
 from exporters.config import load_config
 from exporters.figures import FIGURES, REGISTRY
 from exporters.figures._common import dequantize, quantize, unit_box
@@ -40,8 +41,8 @@ def synthetic_cfg(tmp_path_factory) -> Path:
 def test_every_registered_figure_builds(synthetic_cfg, tmp_path):
     from exporters.figures._common import FigureContext
 
-    world = World(load_config(synthetic_cfg), work_dir=Path(".cache"))
-    ctx = FigureContext(world, tmp_path, Path(".cache"), dict(world.config.options))
+    world = World(load_config(synthetic_cfg), work_dir=cache_root())
+    ctx = FigureContext(world, tmp_path, cache_root(), dict(world.config.options))
     assert [m.ID for m in REGISTRY] == list(FIGURES)
     for fid, mod in FIGURES.items():
         data = mod.build(ctx)
@@ -57,8 +58,8 @@ def test_every_registered_figure_builds(synthetic_cfg, tmp_path):
 def test_explorer_payload_contents(synthetic_cfg, tmp_path):
     from exporters.figures._common import FigureContext
 
-    world = World(load_config(synthetic_cfg), work_dir=Path(".cache"))
-    ctx = FigureContext(world, tmp_path, Path(".cache"), dict(world.config.options))
+    world = World(load_config(synthetic_cfg), work_dir=cache_root())
+    ctx = FigureContext(world, tmp_path, cache_root(), dict(world.config.options))
     d = FIGURES["explorer"].build(ctx, section="main")
     assert d["n"] == 24 and d["states"] == ["open", "closed"] and d["projections"] == ["PCA", "TSNE"]
     model = json.loads((tmp_path / d["models"][0]["src"]).read_text())
@@ -90,7 +91,7 @@ def test_absent_sections_become_notes(tmp_path):
     text = cfg_src.read_text().split("[sections.subset]")[0]
     cfg = tmp_path / "d" / "only_main.toml"
     cfg.write_text(text)
-    out = export_world(World(load_config(cfg), work_dir=Path(".cache")), tmp_path / "docs", Path(".cache"))
+    out = export_world(World(load_config(cfg), work_dir=cache_root()), tmp_path / "docs", cache_root())
     aug = (tmp_path / "docs" / "augmentations.md").read_text()
     assert 'data-absent="augmentations"' in aug and 'data-figure=' not in aug
     assert 'data-absent="explorer"' in (tmp_path / "docs" / "modalities.md").read_text()

@@ -91,8 +91,8 @@ def test_open_clip_checkpoint_embeds_normalized_and_caches(tiny_arch, checkpoint
 def test_random_init_is_repeatable(tiny_arch, pairs, tmp_path):
     from exporters.sources.openclip import OpenClipSource
 
-    a = OpenClipSource(tiny_arch).embed(pairs, tmp_path / "a")
-    b = OpenClipSource(tiny_arch).embed(pairs, tmp_path / "b")
+    a = OpenClipSource(tiny_arch, random_init=True).embed(pairs, tmp_path / "a")
+    b = OpenClipSource(tiny_arch, random_init=True).embed(pairs, tmp_path / "b")
     assert np.array_equal(a.blocks["text"], b.blocks["text"])
 
 
@@ -112,7 +112,7 @@ def test_corrupt_image_and_unknown_names(tiny_arch, pairs, tmp_path):
     items = (str(bad),) + pairs.modalities[0].items[1:]
     broken = PairedDataset(pairs.id, pairs.ids, (Modality("image", "image", "Image", items), pairs.modalities[1]))
     with pytest.raises(UserError, match="broken.png: missing or not a readable image"):
-        OpenClipSource(tiny_arch).embed(broken, tmp_path)
+        OpenClipSource(tiny_arch, random_init=True).embed(broken, tmp_path)
     with pytest.raises(UserError, match="unknown open_clip architecture 'ViT-Nope'.*ViT-B-32"):
         OpenClipSource("ViT-Nope").load()
     with pytest.raises(UserError, match="unknown pretrained tag 'nonsense'.*openai"):

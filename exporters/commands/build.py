@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from exporters.commands import add_config_argument
+from exporters.commands import add_cache_argument, add_config_argument
 
 
 
@@ -14,22 +14,26 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Embed (cached), analyse and write figure JSON, thumbnails and page "
                                    "sources into a staging folder that mkdocs can assemble.")
     add_config_argument(e)
+    add_cache_argument(e)
     e.add_argument("--out", type=Path, default=Path("build/docs"), help="staging folder (default: %(default)s)")
     e.set_defaults(func=run_export)
 
     b = sub.add_parser("build", help="export, then assemble the site with mkdocs",
                        description="Export the figure data and pages, run `mkdocs build --strict` into a "
-                                   "temporary folder and swap it into place; on any error the previous "
-                                   "site is left as it was.")
+                                   "new folder beside the site and publish it by flipping the site's "
+                                   "symbolic link (SITE -> .SITE-builds/<id>); on any error the previous "
+                                   "site is left as it was. Only a path that is absent, empty or a site "
+                                   "`build` wrote is replaced; one build per site at a time.")
     add_config_argument(b)
-    b.add_argument("--site", type=Path, default=Path("site"), help="output folder (default: %(default)s)")
+    add_cache_argument(b)
+    b.add_argument("--site", type=Path, default=Path("site"), help="output path (default: %(default)s)")
     b.set_defaults(func=run_build)
 
 
 def run_export(args: argparse.Namespace) -> int:
     from exporters.site import export
 
-    export(args.config, args.out)
+    export(args.config, args.out, args.cache)
     print(f"exported {args.config} -> {args.out}")
     return 0
 
@@ -37,6 +41,6 @@ def run_export(args: argparse.Namespace) -> int:
 def run_build(args: argparse.Namespace) -> int:
     from exporters.site import build
 
-    out = build(args.config, args.site)
+    out = build(args.config, args.site, args.cache)
     print(f"built {args.config} -> {out}")
     return 0

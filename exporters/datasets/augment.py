@@ -9,7 +9,8 @@ Step k of `steps` (default 100), on an RGB image of width w and height h:
 - hshift / vshift: translated by the k-th of `steps` evenly spaced offsets from −w to +w
             (−h to +h), black outside.
 The caption is repeated for every step. PNGs are written atomically into
-`<image_dir>/augment/<sha256 of the source image>[:16]/` and reused when present.
+`<image_dir>/augment/<sha256 of the source image>[:16]-<image loader version>/` and reused when
+present. The source is read by `exporters.images.load_rgb` (any mode, upright, transparency on white).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from PIL import Image, ImageFilter
 
 from exporters.cache import file_digest
 from exporters.datasets.common import check_image, slug, write_png_atomic
+from exporters.images import VERSION as IMAGE_LOADER
+from exporters.images import load_rgb
 from exporters.errors import UserError
 from exporters.pairs import Modality, PairedDataset
 
@@ -67,11 +70,10 @@ def augmentation_dataset(image: str | Path, caption: str, kind: str, image_dir: 
     src = Path(image)
     check_image(src, "augmentation source image")
     digest = file_digest(src)
-    with Image.open(src) as im:
-        base = im.convert("RGB")
+    base = load_rgb(src)
     params = f"{AUGMENT_VERSION}:{kind}:{steps}:{seed if kind == 'noise' else ''}"
     tag = hashlib.sha256(f"{digest}:{params}".encode()).hexdigest()[:12]
-    out_dir = Path(image_dir) / "augment" / digest[:16]
+    out_dir = Path(image_dir) / "augment" / f"{digest[:16]}-{IMAGE_LOADER}"
     ids, paths = [], []
     for k in range(steps):
         path = out_dir / f"{kind}_{steps}_{seed if kind == 'noise' else 0}_{k:04d}.png"

@@ -35,9 +35,7 @@ def folder_pairs(images: str | Path, captions: str | Path, image_column: str | N
                             "write one line per image, in sorted file-name order")
         return [(f.name, f, cell(r, "caption", table, i + 1, "caption")) for i, (f, r) in enumerate(zip(files, rows))]
     cols = table_columns(rows, table, {"image": (IMAGE_COLUMNS, image_column), "text": (TEXT_COLUMNS, caption_column)})
-    if len(rows) != len(files):
-        raise UserError(f"{table}: {len(rows)} caption rows but {folder} holds {len(files)} images; "
-                        "give exactly one row per image (move extra images out of the folder)")
+    # rows first: a row whose image is gone is named as such, not reported as a count mismatch
     seen: dict[str, int] = {}
     out = []
     for line, row in enumerate(rows, start=2 if table.suffix.lower() in (".csv", ".tsv") else 1):
@@ -49,9 +47,15 @@ def folder_pairs(images: str | Path, captions: str | Path, image_column: str | N
                             "give each image one caption row")
         seen[key] = line
         if not path.is_file():
-            raise UserError(f"{path}: named in {table} row {line} but not in the image folder; "
-                            "fix the file name or the `images` folder")
+            raise UserError(f"{path}: named in {table} row {line} but not in the image folder (deleted or "
+                            "renamed?); restore the file, fix the name in the row, or drop the row")
         out.append((name, path, cell(row, cols["text"], table, line, "caption")))
+    if len(rows) != len(files):
+        extra = [f for f in files if str(f.resolve()) not in seen]
+        which = (f"; {extra[0]} " + (f"and {len(extra) - 1} more have" if len(extra) > 1 else "has")
+                 + " no row: add a row for each or move them out of the folder") if extra else \
+            "; give exactly one row per image of the folder"
+        raise UserError(f"{table}: {len(rows)} caption rows but {folder} holds {len(files)} images{which}")
     return sorted(out, key=lambda t: t[0])
 
 

@@ -1,4 +1,9 @@
-"""Precomputed embeddings: one .npz with an array per modality, or one .npy per modality."""
+"""Precomputed embeddings: one .npz with an array per modality, or one .npy per modality.
+
+Arrays are read at float32 precision, the precision models compute embeddings in (the open_clip
+source stores float32 too): a float64 file is rounded to float32 first, so the same embeddings
+saved as float16, float32 or float64 give the same article, byte for byte. Analyses then run in
+float64 (EmbeddingSet)."""
 
 from __future__ import annotations
 
@@ -48,6 +53,10 @@ def embeddings_from_arrays(path: str | Path, dataset: PairedDataset, model: str,
         if arr.ndim != 2 or arr.shape[0] != len(dataset):
             raise UserError(f"{path}: array {name!r} has shape {arr.shape}, expected ({len(dataset)}, d) "
                             f"for dataset {dataset.id}")
+        if not np.issubdtype(arr.dtype, np.floating) and not np.issubdtype(arr.dtype, np.integer):
+            raise UserError(f"{path}: array {name!r} has dtype {arr.dtype}; save float embeddings")
+        with np.errstate(over="ignore"):  # a value beyond float32's range becomes inf: refused by name below
+            arr = np.asarray(arr, dtype=np.float32)
         blocks[name] = l2_normalize(arr, f"{path}:{name}", dataset.ids)
     dims = {b.shape[1] for b in blocks.values()}
     if len(dims) != 1:

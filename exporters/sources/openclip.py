@@ -53,13 +53,15 @@ class _DropRandomInitWarning(logging.Filter):
 
 @dataclass
 class OpenClipSource:
-    """An open_clip model identity: `arch` ('ViT-B-32', or a project config) and either a
-    `pretrained` tag ('openai', 'laion2b_s34b_b79k', ...) or a local `checkpoint` file."""
+    """An open_clip model identity: `arch` ('ViT-B-32', or a project config) and exactly one of a
+    `pretrained` tag ('openai', 'laion2b_s34b_b79k', ...), a local `checkpoint` file, or
+    `random_init=True` (an untrained model, seeded: never a fallback for missing weights)."""
 
     arch: str
     pretrained: str | None = None
     checkpoint: str | None = None
     name: str = ""
+    random_init: bool = False
     device: str = field(default_factory=lambda: os.environ.get("EXPORTERS_DEVICE", "cpu"))
     _loaded: tuple | None = field(default=None, repr=False)
 
@@ -71,6 +73,7 @@ class OpenClipSource:
     # -- identity ---------------------------------------------------------------------------------
     def weights_id(self) -> str:
         """What the weights are: a checkpoint's sha256, a pretrained tag, or 'random-init'."""
+        self._check_weights()
         if self.checkpoint:
             path = Path(self.checkpoint)
             if not path.is_file():
@@ -78,6 +81,15 @@ class OpenClipSource:
                                 "or point `checkpoint` at an existing .safetensors/.pt file")
             return "sha256:" + file_digest(path)
         return f"tag:{self.pretrained}" if self.pretrained else "random-init:seed0"
+
+    def _check_weights(self) -> None:
+        given = [k for k, v in (("pretrained", self.pretrained), ("checkpoint", self.checkpoint),
+                                ("random_init", self.random_init)) if v]
+        if not given:
+            raise UserError(f"model {self.name}: no weights given; set pretrained or checkpoint, "
+                            "or random_init for an untrained model")
+        if len(given) > 1:
+            raise UserError(f"model {self.name}: give exactly one of {' and '.join(given)}")
 
     # -- loading ----------------------------------------------------------------------------------
     def load(self):
@@ -89,8 +101,7 @@ class OpenClipSource:
 
         if self.arch not in open_clip.list_models():
             raise UserError(f"unknown open_clip architecture {self.arch!r}; known: {', '.join(open_clip.list_models())}")
-        if self.pretrained and self.checkpoint:
-            raise UserError(f"model {self.name}: give either a pretrained tag or a checkpoint, not both")
+        self._check_weights()
         if self.pretrained:
             tags = open_clip.list_pretrained_tags_by_model(self.arch)
             if self.pretrained not in tags:
@@ -137,8 +148,9 @@ class OpenClipSource:
     # -- encoding ---------------------------------------------------------------------------------
     def _encode(self, dataset: PairedDataset) -> dict[str, np.ndarray]:
         import torch
-        from PIL import Image, UnidentifiedImageError
         from tqdm import tqdm
+
+        from exporters.images import load_rgb
 
         model, preprocess, tokenizer = self.load()
         out: dict[str, np.ndarray] = {}
@@ -150,14 +162,8 @@ class OpenClipSource:
                 batch = m.items[start:start + BATCH]
                 with torch.no_grad():
                     if m.kind == "image":
-                        tensors = []
-                        for path in batch:
-                            try:
-                                with Image.open(path) as im:
-                                    tensors.append(preprocess(im.convert("RGB")))
-                            except (OSError, UnidentifiedImageError) as exc:
-                                raise UserError(f"{path}: missing or not a readable image ({type(exc).__name__}); "
-                                                "replace the file or drop the pair") from None
+                        # every mode as its 8-bit RGB content, upright (exporters/images.py)
+                        tensors = [preprocess(load_rgb(path)) for path in batch]
                         feats = model.encode_image(torch.stack(tensors).to(self.device))
                     elif m.kind == "text":
                         feats = model.encode_text(tokenizer(list(batch)).to(self.device))
@@ -174,6 +180,8 @@ class OpenClipSource:
         import open_clip
         import torch
 
+        from exporters.images import VERSION as IMAGE_LOADER
+
         data_hash = hashlib.sha256()
         for m in dataset.modalities:
             data_hash.update(f"{m.name}:{m.kind}\n".encode())
@@ -187,6 +195,7 @@ class OpenClipSource:
             "arch": self.arch, "weights": self.weights_id(), "dataset": dataset.id,
             "ids": hashlib.sha256("\n".join(dataset.ids).encode()).hexdigest(), "data": data_hash.hexdigest(),
             "open_clip": open_clip.__version__, "torch": torch.__version__.split("+")[0],
+            "image_loader": IMAGE_LOADER,
         }
         raw, hit = cached_arrays(parts, lambda: self._encode(dataset), cache_dir)
         blocks = {m.name: l2_normalize(raw[m.name], f"{self.name} on {dataset.id}:{m.name}", dataset.ids)

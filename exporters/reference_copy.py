@@ -95,6 +95,38 @@ class CopiedSimilarities:
         return unpack(self.packed[model], f"{self.path}[{model}]")
 
 
+def copy_facts(folders: list[Path]) -> dict:
+    """What the data page says about the copy a build reads: its source, size, stored precision and
+    the largest error that precision causes, from the SOURCES.json beside the folders."""
+    roots = {Path(f).resolve().parent for f in folders}
+    if len(roots) != 1:
+        raise UserError(f"reference_copy datasets come from {len(roots)} copies ({', '.join(map(str, sorted(roots)))}); "
+                        "use folders of one copy")
+    root = roots.pop()
+    path = root / "SOURCES.json"
+    try:
+        rec = json.loads(path.read_text(encoding="utf-8"))
+        files, prec = rec["files"], rec["precision"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise UserError(f"{path}: missing or unreadable ({type(exc).__name__}); regenerate the copy with "
+                        "`python -m exporters derive-reference`") from None
+    names = sorted({Path(f).name for f in folders})
+    used = {k: v for k, v in files.items() if k.split("/")[0] in names}
+    parts: dict[str, int] = {}
+    for rel, meta in used.items():
+        leaf = rel.rsplit("/", 1)[-1]
+        kind = ("similarities" if leaf.endswith(".npz") else "images" if "/images/" in rel
+                else "audio" if "/audios/" in rel else "text and tables")
+        parts[kind] = parts.get(kind, 0) + int(meta["bytes"])
+    return {"repository": rec["source"]["repository"], "commit": rec["source"]["commit"],
+            "folders": names, "files": len(used), "bytes": sum(parts.values()),
+            "parts": dict(sorted(parts.items())),
+            "originals": len({o for meta in used.values() for o in meta["from"]}),
+            "similarities": prec["similarities"], "images": prec["images"], "audio": prec["audio"],
+            "similarity_bound": prec["similarity_bound"], "limit": prec["quoted_error_limit"],
+            "max_distance_error": prec["measured_max"]["distance"], "max_loss_error": prec["measured_max"]["loss"]}
+
+
 # -- deterministic writers ----------------------------------------------------------------------------
 def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     """An .npz (what np.load reads) with sorted members and a fixed timestamp."""

@@ -21,7 +21,7 @@ from browser_support import (ARTIFACTS, HOSTILE, REFERENCE_CONFIG, REFERENCE_DAT
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not have_browser(), reason="needs playwright and /usr/bin/chromium")]
 
-PAGES = ["", "gap/", "explorer/", "modalities/", "augmentations/", "large/", "data/"]
+PAGES = ["", "gap/", "explorer/", "modalities/", "augmentations/", "world/", "large/", "data/"]
 
 CELL_XY = """([sel, r, c]) => { const gd = document.querySelector(sel); gd.scrollIntoView({block: "center"});
   const fl = gd._fullLayout;
@@ -187,7 +187,7 @@ def test_other_figures(synthetic):
     p.close()
     w = _open(b, base + "gap/")
     p = w.page
-    assert p.evaluate("() => document.querySelector('#landscape-default .fx-landscape').data.length") == 4
+    assert p.evaluate("() => document.querySelector('#landscape-main .fx-landscape').data.length") == 4
     assert p.evaluate("() => document.querySelectorAll('#comparison-main .fx-card').length") == 2
     assert p.evaluate("() => document.querySelector('#inmodal-main .fx-heat-small').data[0].zmid") == 0
     assert w.errors == []
@@ -257,16 +257,24 @@ DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.t
 
 
 def test_default_site(tmp_path_factory, chromium):
-    """The README's build: the embedded default (shapes world, the five shipped models), in full."""
+    """The README's build: real models first (the repository's copy of the seed's data), then our shapes world."""
     from exporters.site import build
 
     site = build(DEFAULT_CONFIG, tmp_path_factory.mktemp("default") / "site")
+    # no page of the default build is a placeholder
+    for html in sorted(site.rglob("*.html")):
+        text = html.read_text(encoding="utf-8")
+        assert "Not in this build" not in text and "fig-absent" not in text, html.relative_to(site)
     # the build records the origin and checksum of every model's weights
     from exporters.cache import file_digest
     prov = json.loads((site / "data" / "provenance.json").read_text())["embeddings"]
-    clip = [r for r in prov if r["model"] == "clip" and r["dataset"] == "eval100"][0]
+    clip = [r for r in prov if r["model"] == "clip" and r["dataset"] == "shapes100"][0]
     assert clip["weights"] == "sha256:" + file_digest(DEFAULT_CONFIG.parent.parent / "models" / "clip.safetensors")
     assert clip["checkpoint"] == "clip.safetensors" and clip["pairs"] == 100
+    real = [r for r in prov if r["model"] == "CLIP" and r["dataset"] == "coco100"][0]
+    assert real["path"] == "similarities.npz" and real["pairs"] == 100
+    coco = (DEFAULT_CONFIG.parent.parent / "data" / "amumo-article" / "MSCOCO-Val_size-100" / "prompts.txt")
+    captions = coco.read_text(encoding="utf-8").split("\n")
     b = chromium
     with serve(site) as base:
         for pg in PAGES:
@@ -274,18 +282,19 @@ def test_default_site(tmp_path_factory, chromium):
             assert w.errors == [] and w.dialogs == [], (pg, w.errors)
             states = w.page.eval_on_selector_all("figure[data-figure]", "fs => fs.map(f => f.dataset.mounted)")
             assert all(s == "ready" for s in states), (pg, states)
-            # the default world has no audio or molecule model, so that page shows notes; data/ is prose
-            assert (pg in ("modalities/", "data/")) == (not states), (pg, states)
+            # every page has its figures; data/ is the method page, prose only
+            assert (pg == "data/") == (not states), (pg, states)
             p = w.page
             if pg == "":
+                # the first figure is real CLIP on the 100 COCO pairs, modality distance 0.8135
+                sub = p.inner_text("#explorer-main")
+                assert "CLIP (RN50)" in sub and "modality distance 0.814" in sub, sub[:300]
                 assert p.evaluate("() => document.querySelector('#explorer-main .fx-heat').data[0].z.length") == 200
                 assert p.evaluate("() => document.querySelector('#explorer-main .fx-scatter').data.slice(1, 3)"
                                   ".map(t => t.x.length)") == [100, 100]
                 x, y = p.evaluate(CELL_XY, ["#explorer-main .fx-heat", 4, 100 + 4])
                 p.mouse.move(x, y)
                 p.wait_for_function("() => document.querySelector('#explorer-main .fx-panel .fx-caption')")
-                from exporters.datasets.shapes import shapes_dataset
-                captions = shapes_dataset("eval100", tmp_path_factory.mktemp("img")).modality("text").items
                 # cells are ~2 px wide, so the pointer may land on a neighbour: read which item the
                 # panel names, check it is (next to) the aimed one and that its caption is that item's
                 import re
@@ -294,6 +303,12 @@ def test_default_site(tmp_path_factory, chromium):
                 assert abs(col - 4) <= 1
                 assert p.inner_text("#explorer-main .fx-panel .fx-caption") == captions[col]
                 _shot(p, "default-index-hover")
+            if pg == "modalities/":
+                # three modalities (ImageBind on AudioSet triplets) and molecules (CLOOME) are in the default build
+                assert p.evaluate("() => document.querySelector('#explorer-triplet .fx-heat').data[0].z.length") == 300
+                assert p.evaluate("() => document.querySelector('#explorer-molecules .fx-heat').data[0].z.length") == 200
+            if pg == "world/":
+                assert p.evaluate("() => document.querySelector('#explorer-world .fx-heat').data[0].z.length") == 200
             if pg == "large/":
                 sel = "figure[data-figure=large] .fx-large"
                 counts = p.evaluate(f"() => document.querySelector('{sel}').data.slice(1).map(t => t.x.length)")

@@ -144,3 +144,15 @@ def test_derive_refuses_a_folder_that_is_not_the_seed_export(tmp_path):
     assert r.returncode == 2
     assert r.stderr.count("\n") == 1 and "not the seed article's exported_data folder" in r.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_copy_facts_sum_the_files_a_build_reads():
+    from exporters.reference_copy import copy_facts
+
+    facts = copy_facts([COPY / "MSCOCO-Val_size-100", COPY / "Triplet_size-100"])
+    rec = _sources()
+    used = [v for k, v in rec["files"].items() if k.split("/")[0] in ("MSCOCO-Val_size-100", "Triplet_size-100")]
+    assert facts["files"] == len(used) == 200 + 100 + 2 + 2 + 2  # images, audio, prompts, npz, infos.csv + README
+    assert facts["bytes"] == sum(v["bytes"] for v in used) == sum(facts["parts"].values())
+    assert set(facts["parts"]) == {"similarities", "images", "audio", "text and tables"}
+    assert facts["max_loss_error"] <= facts["limit"] == MAX_QUOTED_ERROR

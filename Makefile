@@ -41,4 +41,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf site build .cache
+	rm -rf site .site-builds build .cache .embeddings-cache

@@ -145,11 +145,12 @@ def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
 def _thumbnail_bytes(path: Path) -> bytes:
     from PIL import Image
 
-    with Image.open(path) as im:
-        im = im.convert("RGB")
-        im.thumbnail((THUMB_PX, THUMB_PX), Image.Resampling.LANCZOS)
-        out = io.BytesIO()
-        im.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=False)
+    from exporters.images import load_rgb
+
+    im = load_rgb(path)
+    im.thumbnail((THUMB_PX, THUMB_PX), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    im.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=False)
     return out.getvalue()
 
 

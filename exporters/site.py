@@ -383,7 +383,7 @@ def build_world(world: Any, site_dir: Path = Path("site"), cache_dir: Path | Non
             # (the page itself shows the configured title, escaped, as its heading)
             mkdocs_build(docs, out, re.sub(r"[<>\"'&`]", "", world.config.title).strip() or "Article")
             try:
-                (out / MARKER).write_text(json.dumps({"generator": "clip-article", "build": build_id}) + "\n")
+                (out / MARKER).write_text(json.dumps({"generator": "clip-article"}) + "\n")
                 out.rename(final)
                 _publish(site, builds, final)
             except OSError as exc:

@@ -4,52 +4,29 @@ One TOML file per build (the embedded default is `configs/default.toml`). Valida
 messages that name the file, the entry and the fix; everything downstream trusts it.
 
     title = "..."
+    [options]         seed_landscapes, projections, loss_batch_size
     [datasets.<id>]   source = "shapes" | "reference" | ...   (+ source-specific keys)
-    [models.<id>]     source = "open_clip" | "reference" | "arrays"   label = "CLIP"  (+ keys)
+    [models.<id>]     source = "open_clip" | "reference" | "arrays" | ...   label = "CLIP"  (+ keys)
     [sections.<role>] dataset = "<id>"  models = ["<id>", ...]   (+ role-specific keys)
+
+Which keys each table takes is declared in exporters/registry.py; a key it does not declare is
+refused with the allowed ones and the nearest (a misspelling never silently becomes a default).
 """
 
 from __future__ import annotations
 
-import difflib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from exporters import registry
 from exporters.errors import UserError
 
-DATASET_SOURCES = {
-    "shapes": {"split"},
-    "shapes_subset": {"substring"},
-    "shapes_augmentation": {"kind", "image"},
-    "reference": {"path"},
-    "reference_copy": {"path"},                 # data/amumo-article/<folder> (exporters/reference_copy.py)
-    "coco": {"annotations", "images"},          # + sample, seed (docs/configuration.md)
-    "image_folder": {"images", "captions"},     # + sample, seed, image_column, caption_column
-    "diffusiondb": {"archive"},                 # + metadata, sample, seed
-    "triplets": {"table"},                      # + sample, seed, *_column
-    "cloome": {"table"},                        # + sample, seed, image_column, smiles_column, image_pattern
-    "augmentation": {"kind"},                   # + image & caption, or of (dataset id) & index; steps, seed
-}
-MODEL_SOURCES = {
-    "open_clip": {"arch"},          # + exactly one of pretrained, checkpoint, random_init = true
-    "reference": set(),             # similarities/<name>.csv of a reference dataset folder
-    "reference_copy": set(),        # similarities.npz[<name>] of a folder of the compact copy
-    "arrays": {"path"},             # path may contain {dataset}
-    "cloob_laion": {"checkpoint"},  # crowsonkb/cloob-training ViT checkpoint (.pkl)
-}
-# the keys an open_clip model table may hold (besides source and label): a misspelt weights key
-# must not silently give a randomly initialised model
-OPEN_CLIP_KEYS = ("arch", "pretrained", "checkpoint", "checkpoint_format", "trusted_pickle", "random_init")
-SECTIONS = {
-    "main": {"dataset", "models"},          # heatmaps, scatter, comparison (100 pairs)
-    "world": {"dataset", "models"},         # the chapter on our own trained models (shapes world)
-    "large": {"dataset", "models"},         # loss table, landscapes, large projections (5000 pairs)
-    "subset": {"dataset", "models", "substring"},
-    "augmentations": {"datasets", "models"},
-    "triplet": {"dataset", "models"},
-    "molecules": {"dataset", "models"},
-}
+# What each table may hold is declared once, in exporters/registry.py (sources, sections, options and
+# the top level); these names stay for code that read them here.
+DATASET_SOURCES = registry.DATASET_SOURCES
+MODEL_SOURCES = registry.MODEL_SOURCES
+SECTIONS = registry.SECTIONS
 
 
 @dataclass(frozen=True)
@@ -75,18 +52,29 @@ class ArticleConfig:
         return p if p.is_absolute() else (self.path.parent / p)
 
 
-def _entries(raw: dict, kind: str, sources: dict[str, set], where: str) -> dict[str, Entry]:
+def _table(value: object, at: str, what: str) -> dict:
+    if not isinstance(value, dict):
+        raise UserError(f"{at} must be a table{what}, not {value!r}")
+    return value
+
+
+def _entries(raw: dict, kind: str, sources: dict[str, registry.Source], where: str) -> dict[str, Entry]:
+    """[<kind>.<id>] tables: a known source, then only the keys that source declares, then its rules."""
     out = {}
-    for key, opts in (raw.get(kind) or {}).items():
+    for key, opts in _table(raw.get(kind, {}), f"{where}: {kind}", f" of [{kind}.<id>] tables").items():
+        at = f"{where}: [{kind}.{key}]"
         if not isinstance(opts, dict):
-            raise UserError(f"{where}: [{kind}.{key}] must be a table")
+            raise UserError(f"{at} must be a table")
         src = opts.get("source")
         if src not in sources:
-            raise UserError(f"{where}: [{kind}.{key}] has source {src!r}; use one of {', '.join(sources)}")
-        missing = sorted(sources[src] - set(opts))
+            raise UserError(f"{at} has source {src!r}; use one of {', '.join(sources)}")
+        registry.check_keys(at, opts, sources[src].allowed)
+        missing = [k for k in sources[src].required if k not in opts]
         if missing:
-            raise UserError(f"{where}: [{kind}.{key}] (source {src}) needs {', '.join(missing)}")
-        rest = {k: v for k, v in opts.items() if k not in ("source", "label")}
+            raise UserError(f"{at} (source {src}) needs {', '.join(missing)}")
+        rest = {k: v for k, v in opts.items() if k not in registry.COMMON}
+        if sources[src].check is not None:
+            sources[src].check(rest, at)
         out[key] = Entry(key, src, rest, str(opts.get("label", key)))
     return out
 
@@ -102,25 +90,6 @@ def _check_ids(value: object, where: str, what: str, example: str) -> None:
             raise UserError(f"{where} holds {v!r}; {what} ids are strings, like [\"{example}\"]")
 
 
-def _check_open_clip(m: Entry, where: str) -> None:
-    """Known keys only, and exactly one source of weights: a random model is asked for by name."""
-    at = f"{where}: [models.{m.id}]"
-    for key in m.options:
-        if key not in OPEN_CLIP_KEYS:
-            near = difflib.get_close_matches(key, OPEN_CLIP_KEYS, n=1)
-            hint = f"did you mean {near[0]!r}? " if near else ""
-            raise UserError(f"{at} has unknown key {key!r}; {hint}allowed: source, label, {', '.join(OPEN_CLIP_KEYS)}")
-    rnd = m.options.get("random_init", False)
-    if not isinstance(rnd, bool):
-        raise UserError(f"{at} random_init must be true or false, not {rnd!r}")
-    given = [k for k in ("pretrained", "checkpoint") if k in m.options] + (["random_init"] if rnd else [])
-    if not given:
-        raise UserError(f"{at} names no weights: set pretrained = \"<tag>\" or checkpoint = \"<file>\", "
-                        "or random_init = true for an untrained model")
-    if len(given) > 1:
-        raise UserError(f"{at} gives {' and '.join(given)}; give exactly one source of weights")
-
-
 def load_config(path: str | Path) -> ArticleConfig:
     """Parse and validate a build configuration file."""
     p = Path(path)
@@ -130,45 +99,55 @@ def load_config(path: str | Path) -> ArticleConfig:
         raw = tomllib.loads(p.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UserError(f"{p}: not valid TOML ({exc})") from None
+    return config_from_dict(raw, p)
+
+
+def config_from_dict(raw: dict, path: str | Path) -> ArticleConfig:
+    """Validate a parsed configuration (`path`: the file it came from, for messages and relative paths).
+
+    Every table's keys are checked against exporters/registry.py: the top level, [options], each
+    dataset and model table against its source, each section against its role."""
+    p = Path(path)
+    registry.check_keys(f"{p}: the top level", raw, registry.TOP_LEVEL)
+    title = raw.get("title", "Exploring the latent space of CLIP-like models")
+    if not isinstance(title, str):
+        raise UserError(f"{p}: title must be a string, not {title!r}")
+    options = _table(raw.get("options", {}), f"{p}: options", " ([options])")
+    registry.check_keys(f"{p}: [options]", options, registry.OPTIONS)
     datasets = _entries(raw, "datasets", DATASET_SOURCES, str(p))
     models = _entries(raw, "models", MODEL_SOURCES, str(p))
-    for m in models.values():
-        if m.source == "open_clip":
-            _check_open_clip(m, str(p))
     sections = {}
-    for role, opts in (raw.get("sections") or {}).items():
+    for role, opts in _table(raw.get("sections", {}), f"{p}: sections", " of [sections.<role>] tables").items():
         if role not in SECTIONS:
             raise UserError(f"{p}: unknown section [sections.{role}]; known: {', '.join(SECTIONS)}")
+        at = f"{p}: [sections.{role}]"
         if not isinstance(opts, dict):
-            raise UserError(f"{p}: [sections.{role}] must be a table with {' and '.join(sorted(SECTIONS[role]))}")
-        missing = sorted(SECTIONS[role] - set(opts))
+            raise UserError(f"{at} must be a table with {' and '.join(SECTIONS[role].required)}")
+        registry.check_keys(at, opts, SECTIONS[role].allowed)
+        missing = [k for k in SECTIONS[role].required if k not in opts]
         if missing:
-            raise UserError(f"{p}: [sections.{role}] needs {', '.join(missing)}")
-        _check_ids(opts["models"], f"{p}: [sections.{role}] models", "model", next(iter(models), "clip"))
+            raise UserError(f"{at} needs {', '.join(missing)}")
+        _check_ids(opts["models"], f"{at} models", "model", next(iter(models), "clip"))
         if "dataset" in opts:
             if not isinstance(opts["dataset"], str):
-                raise UserError(f"{p}: [sections.{role}] dataset must be one dataset id (a string), "
-                                f"got {opts['dataset']!r}")
+                raise UserError(f"{at} dataset must be one dataset id (a string), got {opts['dataset']!r}")
             ds = [opts["dataset"]]
         else:  # augmentations: {kind: dataset id or [ids, one per source image]}
             if not isinstance(opts["datasets"], dict) or not opts["datasets"]:
-                raise UserError(f"{p}: [sections.{role}] datasets must be a table of augmentation kind -> "
+                raise UserError(f"{at} datasets must be a table of augmentation kind -> "
                                 f'dataset id, like datasets = {{ rotation = "my_rotations" }}')
             ds = []
             for kind, v in opts["datasets"].items():
                 ids = [v] if isinstance(v, str) else v
-                _check_ids(ids, f"{p}: [sections.{role}] datasets.{kind}", "dataset", "my_rotations")
+                _check_ids(ids, f"{at} datasets.{kind}", "dataset", "my_rotations")
                 ds += ids
         for d in ds:
             if d not in datasets:
-                raise UserError(f"{p}: [sections.{role}] names dataset {d!r}, not defined; "
-                                f"defined: {', '.join(datasets) or 'none'}")
+                raise UserError(f"{at} names dataset {d!r}, not defined; defined: {', '.join(datasets) or 'none'}")
         for m in opts["models"]:
             if m not in models:
-                raise UserError(f"{p}: [sections.{role}] names model {m!r}, not defined; "
-                                f"defined: {', '.join(models) or 'none'}")
+                raise UserError(f"{at} names model {m!r}, not defined; defined: {', '.join(models) or 'none'}")
         sections[role] = dict(opts)
     if "main" not in sections:
         raise UserError(f"{p}: a [sections.main] with a dataset and models is required")
-    return ArticleConfig(p.resolve(), str(raw.get("title", "Exploring the latent space of CLIP-like models")),
-                         datasets, models, sections, dict(raw.get("options") or {}))
+    return ArticleConfig(p.resolve(), title, datasets, models, sections, dict(options))

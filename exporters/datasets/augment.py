@@ -91,3 +91,26 @@ def augmentation_dataset(image: str | Path, caption: str, kind: str, image_dir: 
         extra={"loader": "augment", "source": str(src), "source_sha256": digest, "kind": kind, "steps": steps,
                "seed": seed if kind == "noise" else None},
     )
+
+
+def from_config(world, entry) -> PairedDataset:
+    """The `augmentation` source (exporters/registry.py): `image` + `caption`, or item `index` of dataset `of`
+    (which of the two is checked at load_config)."""
+    o, where = entry.options, world.where(entry)
+    if "of" in o:
+        others = [d for d in world.config.datasets if d != entry.id]
+        if o["of"] not in others:
+            raise UserError(f"{where}: `of` names dataset {o['of']!r}, not defined; defined: {', '.join(others)}")
+        base, i = world.dataset(o["of"]), int(o["index"])
+        if not 0 <= i < len(base):
+            raise UserError(f"{where}: index {i} is outside dataset {o['of']} (0..{len(base) - 1})")
+        kinds = {m.kind: m for m in base.modalities}
+        if "image" not in kinds or "text" not in kinds:
+            raise UserError(f"{where}: dataset {o['of']} needs an image and a text modality to augment")
+        image, caption, name = kinds["image"].items[i], kinds["text"].items[i], f"{o['of']}_{base.ids[i]}"
+    else:
+        if "image" not in o or "caption" not in o:
+            raise UserError(f"{where}: give `image` (a file) and `caption`, or `of` (a dataset id) and `index`")
+        image, caption, name = world.resolve(o["image"]), str(o["caption"]), None
+    return augmentation_dataset(image, caption, o["kind"], world.image_dir, steps=o.get("steps", DEFAULT_STEPS),
+                                seed=o.get("seed", DEFAULT_SEED), name=name)

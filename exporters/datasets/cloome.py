@@ -59,3 +59,11 @@ def cloome_dataset(table: str | Path, sample: int | None = None, seed: int = AMU
         extra={"loader": "cloome", "table": str(path), "pool": len(rows), "sample": sample,
                "seed": seed if sample is not None else None},
     )
+
+
+def from_config(world, entry) -> PairedDataset:
+    """The `cloome` source (exporters/registry.py)."""
+    o = entry.options
+    return cloome_dataset(world.resolve(o["table"]), image_column=o.get("image_column"),
+                          smiles_column=o.get("smiles_column"), image_pattern=o.get("image_pattern"),
+                          **{k: o[k] for k in ("sample", "seed") if k in o})

@@ -86,3 +86,10 @@ def coco_dataset(annotations: str | Path, images: str | Path, sample: int | None
         extra={"loader": "coco", "annotations": str(annotations), "images": str(folder), "pool": len(pool),
                "sample": sample, "seed": seed if sample is not None else None},
     )
+
+
+def from_config(world, entry) -> PairedDataset:
+    """The `coco` source (exporters/registry.py)."""
+    o = entry.options
+    return coco_dataset(world.resolve(o["annotations"]), world.resolve(o["images"]),
+                        **{k: o[k] for k in ("sample", "seed") if k in o})

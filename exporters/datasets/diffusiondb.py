@@ -144,3 +144,11 @@ def _extract(zf: zipfile.ZipFile, name: str, path: Path) -> None:
         os.replace(tmp, path)
     except OSError as e:
         raise UserError(f"cannot write image {path}: {e.strerror or e}; choose a writable image folder") from e
+
+
+def from_config(world, entry) -> PairedDataset:
+    """The `diffusiondb` source (exporters/registry.py)."""
+    o = entry.options
+    return diffusiondb_dataset(world.resolve(o["archive"]), world.image_dir,
+                               world.resolve(o["metadata"]) if "metadata" in o else None,
+                               **{k: o[k] for k in ("sample", "seed") if k in o})

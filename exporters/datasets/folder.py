@@ -79,3 +79,11 @@ def folder_dataset(images: str | Path, captions: str | Path, sample: int | None 
         extra={"loader": "folder", "images": str(folder), "captions": str(captions), "pool": len(pairs),
                "sample": sample, "seed": seed if sample is not None else None},
     )
+
+
+def from_config(world, entry) -> PairedDataset:
+    """The `image_folder` source (exporters/registry.py)."""
+    o = entry.options
+    return folder_dataset(world.resolve(o["images"]), world.resolve(o["captions"]),
+                          image_column=o.get("image_column"), caption_column=o.get("caption_column"),
+                          **{k: o[k] for k in ("sample", "seed") if k in o})

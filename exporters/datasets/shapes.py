@@ -359,3 +359,16 @@ def all_words() -> set[str]:
     for g in groups:
         words.update(g.split())
     return words
+
+
+# -- loaders of the configuration's shapes sources (exporters/registry.py) ---------------------------------
+def split_from_config(world, entry) -> PairedDataset:
+    return shapes_dataset(entry.options["split"], world.image_dir)
+
+
+def subset_from_config(world, entry) -> PairedDataset:
+    return shapes_subset(entry.options["substring"], world.image_dir)
+
+
+def augmentation_from_config(world, entry) -> PairedDataset:
+    return shapes_augmentation(entry.options["kind"], int(entry.options["image"]), world.image_dir)

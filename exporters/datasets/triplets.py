@@ -85,3 +85,11 @@ def triplet_dataset(table: str | Path, sample: int | None = None, seed: int = AM
         extra={"loader": "triplets", "table": str(path), "pool": len(rows), "sample": sample,
                "seed": seed if sample is not None else None, "durations_s": durations},
     )
+
+
+def from_config(world, entry) -> PairedDataset:
+    """The `triplets` source (exporters/registry.py)."""
+    o = entry.options
+    return triplet_dataset(world.resolve(o["table"]), image_column=o.get("image_column"),
+                           text_column=o.get("text_column"), audio_column=o.get("audio_column"),
+                           **{k: o[k] for k in ("sample", "seed") if k in o})

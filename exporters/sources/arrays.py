@@ -62,3 +62,9 @@ def embeddings_from_arrays(path: str | Path, dataset: PairedDataset, model: str,
     if len(dims) != 1:
         raise UserError(f"{path}: modalities have different dimensions {sorted(dims)}; they must share one space")
     return EmbeddingSet(model, dataset.id, blocks, logit_scale, {"source": "arrays", "path": str(path)})
+
+
+def from_config(world, entry, dataset_id: str) -> EmbeddingSet:
+    """The `arrays` source (exporters/registry.py): `path` may contain {dataset}, the dataset id."""
+    path = world.resolve(str(entry.options["path"]).format(dataset=dataset_id))
+    return embeddings_from_arrays(path, world.dataset(dataset_id), entry.id, entry.options.get("logit_scale"))

@@ -467,3 +467,20 @@ def cloob_laion_source(name: str, checkpoint: str, config: dict | None = None) -
         _SOURCES[key] = CloobLaionSource("cloob-laion-vit", checkpoint=checkpoint, name=name,
                                          **({"config": config} if config else {}))
     return _SOURCES[key]
+
+
+def cloob_laion_from_config(world, entry, dataset_id: str) -> EmbeddingSet:
+    """The `cloob_laion` source (exporters/registry.py): `checkpoint`, and `config`, a cloob-training
+    pretrained_configs/*.json (default: the ViT-B/16 one)."""
+    import json
+
+    ds = world.dataset(dataset_id)
+    cfg = None
+    if "config" in entry.options:
+        cfg_path = world.resolve(entry.options["config"])
+        try:
+            cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise UserError(f"{cfg_path}: not a readable cloob-training config ({type(exc).__name__})") from None
+    return cloob_laion_source(entry.id, str(world.resolve(entry.options["checkpoint"])), cfg
+                              ).embed(ds, world.embedding_dir)

@@ -202,3 +202,35 @@ class OpenClipSource:
                   for m in dataset.modalities}
         return EmbeddingSet(self.name, dataset.id, blocks, float(raw[LOGIT_KEY][0]),
                             {"source": "open_clip", **parts, "cache_hit": hit})
+
+
+# -- the configuration's `open_clip` source (exporters/registry.py) -----------------------------------------
+_SOURCES: dict[tuple, OpenClipSource] = {}
+
+
+def open_clip_source(name: str, arch: str, pretrained: str | None = None, checkpoint: str | None = None,
+                     random_init: bool = False) -> OpenClipSource:
+    """One loaded model per (name, weights) in a process."""
+    key = (name, arch, pretrained, checkpoint, random_init)
+    if key not in _SOURCES:
+        _SOURCES[key] = OpenClipSource(arch, pretrained=pretrained, checkpoint=checkpoint, name=name,
+                                       random_init=random_init)
+    return _SOURCES[key]
+
+
+def from_config(world, entry, dataset_id: str) -> EmbeddingSet:
+    """arch + exactly one of pretrained, checkpoint, random_init = true (checked at load_config);
+    a checkpoint_format other than open_clip converts a CyCLIP or CLOOB file (exporters/sources/checkpoints.py)."""
+    o = entry.options
+    ds = world.dataset(dataset_id)
+    checkpoint = str(world.resolve(o["checkpoint"])) if "checkpoint" in o else None
+    if o.get("checkpoint_format", "open_clip") != "open_clip":
+        from exporters.sources.checkpoints import converted_source
+
+        if checkpoint is None:
+            raise UserError(f"model {entry.id}: checkpoint_format needs a `checkpoint` file")
+        source = converted_source(entry.id, o["arch"], checkpoint, o["checkpoint_format"],
+                                  bool(o.get("trusted_pickle", False)))
+    else:
+        source = open_clip_source(entry.id, o["arch"], o.get("pretrained"), checkpoint, o.get("random_init") is True)
+    return source.embed(ds, world.embedding_dir)

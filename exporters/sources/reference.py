@@ -161,3 +161,40 @@ def reference_embeddings(folder: str | Path, model: str, dataset: PairedDataset 
     scale = REFERENCE_LOGIT_SCALES.get(model)
     return EmbeddingSet(model, dataset.id, dict(zip(dataset.names, blocks)), scale,
                         {"source": "gram", "path": str(path)})
+
+
+# -- loaders of the configuration's `reference` and `reference_copy` sources (exporters/registry.py) ---------
+def dataset_from_config(world, entry) -> PairedDataset:
+    return reference_dataset(world.resolve(entry.options["path"]))
+
+
+def copy_dataset_from_config(world, entry) -> PairedDataset:
+    return copy_dataset(world.resolve(entry.options["path"]))
+
+
+def _with_scale(emb: EmbeddingSet, entry) -> EmbeddingSet:
+    if "logit_scale" not in entry.options:
+        return emb
+    return EmbeddingSet(emb.model, emb.dataset, emb.blocks, float(entry.options["logit_scale"]), emb.provenance)
+
+
+def _folder_of(world, entry, dataset_id: str, source: str) -> Path:
+    d_entry = world.config.datasets[dataset_id]
+    if d_entry.source != source:
+        raise UserError(f"model {entry.id}: a {source} model only has similarities for {source} datasets, "
+                        f"not {dataset_id!r}")
+    return world.resolve(d_entry.options["path"])
+
+
+def embeddings_from_config(world, entry, dataset_id: str) -> EmbeddingSet:
+    """similarities/<name>.csv (name: the model id unless `name` is given) of a reference dataset's folder."""
+    ds = world.dataset(dataset_id)
+    folder = _folder_of(world, entry, dataset_id, "reference")
+    return _with_scale(reference_embeddings(folder, entry.options.get("name", entry.id), ds), entry)
+
+
+def copy_embeddings_from_config(world, entry, dataset_id: str) -> EmbeddingSet:
+    """similarities.npz[<name>] of a reference_copy dataset's folder."""
+    ds = world.dataset(dataset_id)
+    folder = _folder_of(world, entry, dataset_id, "reference_copy")
+    return _with_scale(copy_embeddings(folder, entry.options.get("name", entry.id), ds), entry)

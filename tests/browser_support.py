@@ -97,6 +97,21 @@ class PageWatch:
             timeout=timeout, polling=250)
 
 
+def axe_violations(page, options: dict | None = None) -> list[str]:
+    """Run axe-core (vendored by axe-playwright-python, offline) on the page as it is now; one line per
+    failing element: 'rule (impact) target: message'. Scroll first (PageWatch.wait_figures) so every
+    figure has mounted."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    res = Axe().run(page, options={"resultTypes": ["violations"], **(options or {})}).response
+    out = []
+    for v in res["violations"]:
+        for n in v["nodes"]:
+            msgs = [c["message"] for c in n.get("any", []) + n.get("all", []) + n.get("none", [])]
+            out.append(f"{v['id']} ({v['impact']}) {' '.join(map(str, n['target']))}: {'; '.join(msgs)[:300]}")
+    return out
+
+
 # ---- a small synthetic build: hostile captions, three modalities, molecules, augmentations ------
 HOSTILE = [
     "<script>alert(1)</script> a dog on a sofa",

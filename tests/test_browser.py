@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import (ARTIFACTS, HOSTILE, REFERENCE_CONFIG, REFERENCE_DATA, PageWatch, browser, have_browser,
-                             serve, synthetic_site)
+from browser_support import (ARTIFACTS, HOSTILE, REFERENCE_CONFIG, REFERENCE_DATA, PageWatch, axe_violations, browser,
+                             have_browser, serve, synthetic_site)
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not have_browser(), reason="needs playwright and /usr/bin/chromium")]
@@ -284,6 +284,7 @@ def test_default_site(tmp_path_factory, chromium):
             assert all(s == "ready" for s in states), (pg, states)
             # every page has its figures; data/ is the method page, prose only
             assert (pg == "data/") == (not states), (pg, states)
+            assert axe_violations(w.page) == [], pg                     # axe-core, every figure mounted
             p = w.page
             if pg == "":
                 # the first figure is real CLIP on the 100 COCO pairs, modality distance 0.8135

@@ -16,8 +16,21 @@
   var SIM_SCALE = "Viridis";                                         // perceptually uniform
   var DIV_SCALE = [[0, "#542788"], [0.17, "#998ec3"], [0.33, "#d8daeb"], [0.5, "#f7f7f7"],
                    [0.67, "#fee0b6"], [0.83, "#f1a340"], [1, "#b35806"]]; // PuOr, centred at 0
-  var PLOT_CONFIG = {displaylogo: false, responsive: true,
+  /* Plotly's modebar buttons are <button>s with an aria-label: keyboard users reach them in DOM order.
+   * Kept where they act on what the figure shows (zoom and pan a big matrix or point cloud; box and
+   * lasso select only where a selection marks rows, i.e. in the explorer's scatter plot). Never:
+   * "Share chart" (showSendToCloud, on by default in plotly.js 3) would upload the data to a third-party
+   * service, and toImage/autoscale add nothing here. Small multiples have no modebar and no drag-zoom:
+   * they are read side by side at one extent, the hover panel shows their details, and six buttons per
+   * card would bury the figure's own controls in the tab order. */
+  var PLOT_CONFIG = {displaylogo: false, responsive: true, showSendToCloud: false,
                      modeBarButtonsToRemove: ["toImage", "autoScale2d"]};
+  var NOSELECT_CONFIG = {displaylogo: false, responsive: true, showSendToCloud: false,
+                         modeBarButtonsToRemove: ["toImage", "autoScale2d", "select2d", "lasso2d"]};
+  var SMALL_CONFIG = {displaylogo: false, responsive: true, showSendToCloud: false, displayModeBar: false};
+  /* With a transparent paper Plotly derives a dark-grey modebar with pale icons (too little contrast for
+   * controls, WCAG 1.4.11): light bar, dark icons (7:1), the active drag mode in the theme's indigo. */
+  var MODEBAR = {bgcolor: "rgba(255,255,255,0.9)", color: "#595959", activecolor: "#303fa1"};
 
   function url(rel) { return new URL(rel, ROOT).href; }
 
@@ -47,6 +60,8 @@
     return jsonCache.get(rel);
   }
 
+  var uid = 0;   // ids of controls and card titles
+
   /* Plotly renders a subset of HTML in labels: escape every data string given to it. */
   function esc(s) {
     return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
@@ -62,6 +77,13 @@
     });
     (children || []).forEach(function (c) { if (c) e.appendChild(typeof c === "string" ? document.createTextNode(c) : c); });
     return e;
+  }
+
+  /* A small multiple: a group named by its title (a label of the figure, not a heading of the page). */
+  function card(m, children) {
+    var tid = "fx-card-" + (++uid);
+    return h("div", {className: "fx-card", "data-model": m.id, role: "group", "aria-labelledby": tid},
+             [h("p", {className: "fx-card-title", id: tid, text: m.label})].concat(children));
   }
 
   function decode(q) {
@@ -92,7 +114,6 @@
   }
 
   /* ---- controls ---------------------------------------------------------------------------------- */
-  var uid = 0;
   function select(label, options, value, onchange) {
     var id = "fx-ctl-" + (++uid);
     var s = h("select", {id: id});
@@ -177,7 +198,7 @@
             title: title ? {text: esc(title), font: {size: 13}} : undefined,
             xaxis: {tickvals: tv, ticktext: tt, showgrid: false, zeroline: false, constrain: "domain"},
             yaxis: {tickvals: tv, ticktext: tt, autorange: "reversed", showgrid: false, zeroline: false, scaleanchor: "x"},
-            shapes: blockShapes(labels.length, K), annotations: [], dragmode: false,
+            shapes: blockShapes(labels.length, K), annotations: [], dragmode: false, modebar: MODEBAR,
             paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)"};
   }
   function crossShapes(rows, cols, KM) {
@@ -226,8 +247,9 @@
       bar.appendChild(textInput("Pairs whose caption contains", st.filter, function (v) { st.filter = v; update(); }));
 
     var metaLine = h("p", {className: "fx-meta", "data-role": "meta"});
-    var heatDiv = h("div", {className: "fx-heat", tabindex: "0", "aria-label": "Similarity heatmap. Use the arrow keys to move between cells; the panel shows the two items."});
-    var scatDiv = h("div", {className: "fx-scatter", "aria-label": "Scatter plot of the projected embeddings"});
+    // role=application: a screen reader hands the arrow keys to the heatmap's own cell cursor
+    var heatDiv = h("div", {className: "fx-heat", tabindex: "0", role: "application", "aria-label": "Similarity heatmap. Use the arrow keys to move between cells; the panel shows the two items."});
+    var scatDiv = h("div", {className: "fx-scatter", role: "group", "aria-label": "Scatter plot of the projected embeddings"});
     var grid = h("div", {className: "fx-grid"}, [heatDiv, scatDiv]);
     mount.replaceChildren(bar, metaLine, grid);
     var panel = Panel(mount);
@@ -330,7 +352,7 @@
                    marker: {size: 15, color: "rgba(0,0,0,0)", line: {color: "#ff2d2d", width: 2.5}}, line: {color: "#ff2d2d", width: 2}});
       view.scatterShown = shown;
       view.pr = pr;
-      return Plotly.react(scatDiv, traces, {height: 420, margin: {l: 10, r: 10, t: 10, b: 10}, dragmode: "lasso",
+      return Plotly.react(scatDiv, traces, {height: 420, margin: {l: 10, r: 10, t: 10, b: 10}, dragmode: "lasso", modebar: MODEBAR,
         legend: {x: 0, y: 1, bgcolor: "rgba(255,255,255,0.7)"}, xaxis: {showticklabels: false, zeroline: false, showgrid: false},
         yaxis: {showticklabels: false, zeroline: false, showgrid: false}, hovermode: "closest",
         paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)"}, PLOT_CONFIG);
@@ -415,8 +437,7 @@
     var cards = meta.models.map(function (m) {
       var heat = h("div", {className: "fx-heat-small"}), scat = h("div", {className: "fx-scatter-small"});
       var line = h("p", {className: "fx-meta"});
-      var card = h("div", {className: "fx-card", "data-model": m.id}, [h("h4", {text: m.label}), line, heat, scat]);
-      grid.appendChild(card);
+      grid.appendChild(card(m, [line, heat, scat]));
       return {m: m, heat: heat, scat: scat, line: line, bound: false};
     });
     var order = Array.from({length: n}, function (_, i) { return i; });
@@ -437,9 +458,9 @@
           for (var b = 0; b < M; b++) tr.push({type: "scatter", mode: "markers", name: esc(meta.modalities[b].label), hoverinfo: "none",
             x: pr.x.slice(b * n, (b + 1) * n), y: pr.y.slice(b * n, (b + 1) * n), marker: {color: MOD_COLORS[b], size: 5}});
           return Promise.all([
-            Plotly.react(c.heat, [hm], lay, PLOT_CONFIG),
-            Plotly.react(c.scat, tr, {height: 260, margin: {l: 5, r: 5, t: 5, b: 5}, showlegend: false,
-              xaxis: {visible: false}, yaxis: {visible: false}, paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)"}, PLOT_CONFIG)
+            Plotly.react(c.heat, [hm], lay, SMALL_CONFIG),
+            Plotly.react(c.scat, tr, {height: 260, margin: {l: 5, r: 5, t: 5, b: 5}, showlegend: false, dragmode: false,
+              xaxis: {visible: false}, yaxis: {visible: false}, paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)"}, SMALL_CONFIG)
           ]).then(function () {
             c.sim = decode(stt.sim);
             if (c.bound) return;
@@ -468,8 +489,7 @@
     return getJSON(meta.items).then(function (items) {
       return Promise.all(meta.models.map(function (m, k) {
         var div = h("div", {className: "fx-heat-small"});
-        grid.appendChild(h("div", {className: "fx-card", "data-model": m.id}, [h("h4", {text: m.label}),
-          h("p", {className: "fx-meta", text: "mean |difference| " + fmt(m.mean_abs, 3)}), div]));
+        grid.appendChild(card(m, [h("p", {className: "fx-meta", text: "mean |difference| " + fmt(m.mean_abs, 3)}), div]));
         var d = decode(m.diff), z = [];
         for (var r = 0; r < n; r++) z.push(Array.prototype.slice.call(d, r * n, (r + 1) * n));
         var lay = heatLayout([meta.rows], n, 320);
@@ -478,7 +498,7 @@
         var tr = {type: "heatmap", z: z, colorscale: DIV_SCALE, zmin: -meta.zmax, zmax: meta.zmax, zmid: 0,
                   showscale: k === meta.models.length - 1, hovertemplate: "difference %{z:.3f}<extra></extra>",
                   colorbar: {title: {text: "difference", side: "right"}, thickness: 12}};
-        return Plotly.react(div, [tr], lay, PLOT_CONFIG).then(function () {
+        return Plotly.react(div, [tr], lay, SMALL_CONFIG).then(function () {
           div.on("plotly_hover", function (ev) {
             var i = ev.points[0].pointIndex[0], j = ev.points[0].pointIndex[1];
             var nodes = [];
@@ -505,9 +525,9 @@
                    legendgroup: name, showlegend: false, marker: {color: col, size: [11, 11], symbol: ["circle", "diamond"], line: {color: "#fff", width: 1}},
                    text: ["as trained", "gap closed"], hovertemplate: name + ", %{text}<br>distance %{x:.3f}<br>loss %{y:.3f}<extra></extra>"});
     });
-    return Plotly.react(div, traces, {height: 400, margin: {l: 60, r: 10, t: 10, b: 50},
+    return Plotly.react(div, traces, {height: 400, margin: {l: 60, r: 10, t: 10, b: 50}, modebar: MODEBAR,
       xaxis: {title: {text: "signed modality distance"}, zeroline: true}, yaxis: {title: {text: "loss (symmetric InfoNCE)"}},
-      legend: {orientation: "h", y: -0.2}, paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)"}, PLOT_CONFIG);
+      legend: {orientation: "h", y: -0.2}, paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)"}, NOSELECT_CONFIG);
   }
 
   /* ---- augmentations ----------------------------------------------------------------------------- */
@@ -515,7 +535,7 @@
     var id = fig.id, mount = fig.querySelector(".fig-mount");
     var st = {aug: meta.augmentations[0].name, src: 0}, u = readState(id);
     if (meta.augmentations.some(function (a) { return a.name === u.aug; })) st.aug = u.aug;
-    var bar = h("div", {className: "fx-controls"}), picker = h("div", {className: "fx-picker", role: "radiogroup", "aria-label": "Source image"});
+    var bar = h("div", {className: "fx-controls"}), picker = h("div", {className: "fx-picker", role: "group", "aria-label": "Source image"});
     bar.appendChild(select("Augmentation", meta.augmentations.map(function (a) { return [a.name, a.name]; }), st.aug, function (v) { st.aug = v; st.src = 0; update(); }));
     var grid = h("div", {className: "fx-cards"});
     mount.replaceChildren(bar, picker, grid);
@@ -525,7 +545,8 @@
       if (st.src >= aug.sources.length) st.src = 0;
       writeState(id, {aug: st.aug, src: st.src});
       picker.replaceChildren.apply(picker, aug.sources.map(function (s, k) {
-        return h("button", {type: "button", className: "fx-thumb" + (k === st.src ? " fx-on" : ""), role: "radio", "aria-checked": k === st.src ? "true" : "false",
+        // toggle buttons, one tab stop each (a radiogroup would promise arrow-key navigation)
+        return h("button", {type: "button", className: "fx-thumb" + (k === st.src ? " fx-on" : ""), "aria-pressed": k === st.src ? "true" : "false",
                             "aria-label": "source image " + (k + 1), onclick: function () { st.src = k; update(); }},
                  [h("img", {src: url(s.thumb), alt: "", width: "48", height: "48"})]);
       }));
@@ -534,7 +555,7 @@
         var M = items.modalities.length, N = n * M, order = Array.from({length: n}, function (_, i) { return i; });
         var cards = src.models.map(function (m) {
           var div = h("div", {className: "fx-heat-small"});
-          return {m: m, div: div, card: h("div", {className: "fx-card", "data-model": m.id}, [h("h4", {text: m.label}), div])};
+          return {m: m, div: div, card: card(m, [div])};
         });
         grid.replaceChildren.apply(grid, cards.map(function (c) { return c.card; }));
         return Promise.all(cards.map(function (c, k) {
@@ -543,7 +564,7 @@
             var lay = heatLayout(items.modalities.map(function (x) { return x.label; }), n, 300);
             lay.margin = {l: 50, r: 5, t: 5, b: 30};
             c.base = lay.shapes.slice();
-            return Plotly.react(c.div, [heatmapTrace(sim, N, n, M, order, SIM_SCALE, meta.zrange, true)], lay, PLOT_CONFIG).then(function () {
+            return Plotly.react(c.div, [heatmapTrace(sim, N, n, M, order, SIM_SCALE, meta.zrange, true)], lay, SMALL_CONFIG).then(function () {
               c.div.on("plotly_hover", function (ev) {
                 var r = ev.points[0].pointIndex[0], col = ev.points[0].pointIndex[1];
                 panel.show([itemNode(items, Math.floor(r / n), r % n, "Row"), itemNode(items, Math.floor(col / n), col % n, "Column")],
@@ -588,8 +609,8 @@
             marker: {color: MOD_COLORS[b], size: 3, opacity: 0.6}});
         }
         fig.setAttribute("data-state", st.model + "|" + st.view);
-        return Plotly.react(div, tr, {height: 520, margin: {l: 10, r: 10, t: 10, b: 10}, dragmode: "pan", hovermode: "closest",
-          xaxis: {visible: false}, yaxis: {visible: false}, legend: {x: 0, y: 1}, paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)"}, PLOT_CONFIG)
+        return Plotly.react(div, tr, {height: 520, margin: {l: 10, r: 10, t: 10, b: 10}, dragmode: "pan", hovermode: "closest", modebar: MODEBAR,
+          xaxis: {visible: false}, yaxis: {visible: false}, legend: {x: 0, y: 1}, paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)"}, NOSELECT_CONFIG)
           .then(function () {
             if (bound) return;
             bound = true;

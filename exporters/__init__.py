@@ -4,4 +4,4 @@ Data flows one way: dataset -> model -> embeddings (cached) -> analyses (pure nu
 (JSON) -> Jinja template -> page. Only `exporters.sources.openclip` and `exporters.training` import torch.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"   # the one version: pyproject.toml reads it (dynamic), the CLI prints it

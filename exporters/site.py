@@ -4,6 +4,9 @@ Data flows one way: World (datasets, embeddings) -> figure exporters (exporters/
 data/ -> Jinja figure templates (templates/*.html.j2) placed by the page templates
 (article/pages/*.md.j2) -> Markdown sources in a staging dir -> MkDocs (its Python API, no plugins
 or hooks) into a new folder beside the site -> published by flipping one symbolic link.
+`build --builder zensical` assembles the same staged pages with `zensical build --strict` instead
+(its configuration is written into the staging folder). Templates, pages, assets and mkdocs.yml are
+package data (exporters/resources.py).
 
 Publishing (docs/configuration.md, "Where the site goes"): the site path `P` is a symbolic link
 `P -> .P-builds/<build id>`; a build writes a complete new `.P-builds/<id>/` (with the marker file
@@ -37,10 +40,15 @@ from exporters.errors import UserError
 from exporters.figures import FIGURES
 from exporters.figures._common import FigureContext, dumps, slug
 
-ROOT = Path(__file__).resolve().parent.parent
-TEMPLATES = ROOT / "templates"
-ARTICLE = ROOT / "article"
-MKDOCS_YML = ROOT / "mkdocs.yml"
+BUILDERS = ("mkdocs", "zensical")   # what assembles the staged pages into the site (`build --builder`)
+
+
+def _shipped(*parts: str) -> Path:
+    """templates/, article/ and mkdocs.yml: package data (exporters/resources.py), read through
+    importlib.resources, so an installed package works from any directory."""
+    from exporters.resources import resource_path
+
+    return resource_path(*parts)
 
 
 def _plotly_js() -> Path:
@@ -124,7 +132,8 @@ def _fmt(v: Any, digits: int = 2) -> str:
 
 
 def _env() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(TEMPLATES), str(ARTICLE / "pages")]),
+    search = [str(_shipped("templates")), str(_shipped("article", "pages"))]
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(search),
                              autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["fmt"] = _fmt
@@ -157,11 +166,11 @@ def export_world(world: Any, out_dir: Path, cache_dir: Path | None = None) -> di
                        title=world.config.title, config=world.config, copies=lambda: _copies(world.config))
     # assets: one JS, one CSS, plotly once
     (out_dir / "assets").mkdir()
-    for f in sorted((ARTICLE / "assets").iterdir()):
+    for f in sorted(_shipped("article", "assets").iterdir()):
         shutil.copyfile(f, out_dir / "assets" / f.name)
     shutil.copyfile(_plotly_js(), out_dir / "assets" / "plotly.min.js")
     written = []
-    for src in sorted((ARTICLE / "pages").glob("*.md.j2")):
+    for src in sorted(_shipped("article", "pages").glob("*.md.j2")):
         pages.page = src.name
         pages.dom_ids = set()
         text = env.get_template(src.name).render()
@@ -218,7 +227,7 @@ def mkdocs_build(docs_dir: Path, site_dir: Path, site_name: str) -> None:
     log = logging.getLogger("mkdocs")
     log.addHandler(counter)
     try:
-        cfg = mk_load(config_file=str(MKDOCS_YML), docs_dir=str(docs_dir), site_dir=str(site_dir),
+        cfg = mk_load(config_file=str(_shipped("mkdocs.yml")), docs_dir=str(docs_dir), site_dir=str(site_dir),
                       strict=True, site_name=site_name)
         mk_build(cfg)
     except (Abort, MkDocsException) as exc:
@@ -227,6 +236,80 @@ def mkdocs_build(docs_dir: Path, site_dir: Path, site_name: str) -> None:
         log.removeHandler(counter)
     if counter.messages:
         raise UserError(f"mkdocs build --strict warned: {'; '.join(counter.messages)}")
+
+
+ZENSICAL_CONFIG = "mkdocs.yml"   # Zensical reads MkDocs' format; written into the staging folder only
+
+
+def zensical_config(stage: Path, docs_dir: Path, site_dir: Path, site_name: str) -> Path:
+    """Write the configuration `zensical build` needs into `stage`: the shipped mkdocs.yml (its `!ENV`
+    tags resolved now) with site_name, docs_dir and site_dir set. Zensical's CLI takes only a config
+    file and requires both folders inside the config file's folder; the user's mkdocs.yml is never
+    touched. Zensical's own cache (`.cache/`) lands in `stage` too and goes with it."""
+    import yaml
+    from mkdocs.utils.yaml import yaml_load
+
+    shipped = _shipped("mkdocs.yml")
+    with open(shipped, encoding="utf-8") as f:
+        cfg = {k: v for k, v in yaml_load(f).items() if v is not None}
+    theme = cfg.get("theme")
+    if isinstance(theme, dict) and theme.get("custom_dir"):
+        # the overrides are copies of mkdocs-material partials (article/overrides, kept equal to the
+        # installed material's by tests/test_a11y.py); Zensical's theme has partials of its own (its
+        # search dialog is named already), which a material copy would replace with markup its styles
+        # and scripts do not expect (the material search form shows as stray icons in the header)
+        theme = {k: v for k, v in theme.items() if k != "custom_dir"}
+        cfg["theme"] = theme
+    cfg.update(site_name=site_name, docs_dir=os.path.relpath(docs_dir, stage),
+               site_dir=os.path.relpath(site_dir, stage))
+    path = stage / ZENSICAL_CONFIG
+    path.write_text("# written by clip-article for `zensical build` from " + str(shipped) + "\n"
+                    + yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def zensical_build(docs_dir: Path, site_dir: Path, site_name: str) -> None:
+    """`zensical build --strict` of `docs_dir` into `site_dir` (a subprocess of this interpreter); the
+    configuration goes into the folder that holds `docs_dir`, which must also hold `site_dir`."""
+    import importlib.util
+    import subprocess
+
+    if importlib.util.find_spec("zensical") is None:
+        raise UserError("--builder zensical needs the zensical package; install it with "
+                        "pip install 'clip-latent-article[zensical]' (or pip install zensical)")
+    docs, out = Path(os.path.abspath(docs_dir)), Path(os.path.abspath(site_dir))
+    stage = docs.parent                 # Zensical wants both folders inside the config file's folder
+    if not out.is_relative_to(stage) or out == stage:
+        raise UserError(f"{site_dir}: the site must be built inside {stage}, beside {docs_dir.name}/")
+    config = zensical_config(stage, docs, out, site_name)
+    env = {**os.environ, "NO_COLOR": "1"}
+    proc = subprocess.run([sys.executable, "-m", "zensical", "build", "--strict", "--config-file", str(config)],
+                          cwd=stage, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    if proc.returncode != 0 or not (site_dir / "index.html").is_file():
+        raise UserError(f"zensical build --strict failed: {_summary(proc.stdout + proc.stderr, proc.returncode)}")
+
+
+def _summary(output: str, returncode: int, limit: int = 2000) -> str:
+    """Zensical's report as one line: its messages without colours or frames, and of a Python
+    traceback only its last line."""
+    lines, tail = [], output.rstrip().splitlines()[-1:] if "Traceback" in output else []
+    for line in re.sub(r"\x1b\[[0-9;]*m", "", output).splitlines():
+        if line.startswith("Traceback"):
+            break
+        text = " ".join(re.sub(r"[\u2500-\u257f]+", " ", line).split())   # box-drawing frames
+        if text and text != "Build started":
+            lines.append(text)
+    text = "; ".join(lines + tail) or f"exit status {returncode}, no output"
+    return text if len(text) <= limit else text[:limit] + " ..."
+
+
+def _assemble(builder: str, docs_dir: Path, site_dir: Path, site_name: str) -> None:
+    if builder == "mkdocs":
+        mkdocs_build(docs_dir, site_dir, site_name)
+    elif builder == "zensical":
+        zensical_build(docs_dir, site_dir, site_name)
+    else:
+        raise UserError(f"unknown site builder {builder!r}; use one of {', '.join(BUILDERS)}")
 
 
 MARKER = ".clip-article-site.json"   # written into every site `build` makes: how it knows its own
@@ -357,8 +440,12 @@ def _publish(site: Path, builds: Path, final: Path) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def build_world(world: Any, site_dir: Path = Path("site"), cache_dir: Path | None = None) -> Path:
-    """Export + mkdocs into a new build folder beside `site_dir`, then publish it (all or nothing)."""
+def build_world(world: Any, site_dir: Path = Path("site"), cache_dir: Path | None = None,
+                builder: str = "mkdocs") -> Path:
+    """Export + `builder` (mkdocs or zensical) into a new build folder beside `site_dir`, then publish
+    it (all or nothing)."""
+    if builder not in BUILDERS:
+        raise UserError(f"unknown site builder {builder!r}; use one of {', '.join(BUILDERS)}")
     site = Path(os.path.abspath(site_dir))
     builds = builds_dir(site)
     _site_state(site, builds)           # refuse before writing anything
@@ -381,7 +468,7 @@ def build_world(world: Any, site_dir: Path = Path("site"), cache_dir: Path | Non
             export_world(world, docs, cache_dir)
             # mkdocs-material writes site_name unescaped into some attributes: give it a plain version
             # (the page itself shows the configured title, escaped, as its heading)
-            mkdocs_build(docs, out, re.sub(r"[<>\"'&`]", "", world.config.title).strip() or "Article")
+            _assemble(builder, docs, out, re.sub(r"[<>\"'&`]", "", world.config.title).strip() or "Article")
             try:
                 (out / MARKER).write_text(json.dumps({"generator": "clip-article"}) + "\n")
                 out.rename(final)
@@ -399,11 +486,13 @@ def build_world(world: Any, site_dir: Path = Path("site"), cache_dir: Path | Non
     return site
 
 
-def build(config_path: Path, site_dir: Path = Path("site"), cache: Path | None = None) -> Path:
-    """Build the article of `config_path` into `site_dir` (replaced only when everything succeeded)."""
+def build(config_path: Path, site_dir: Path = Path("site"), cache: Path | None = None,
+          builder: str = "mkdocs") -> Path:
+    """Build the article of `config_path` into `site_dir` (replaced only when everything succeeded)
+    with `builder`: "mkdocs" (MkDocs + mkdocs-material) or "zensical"."""
     from exporters.config import load_config
     from exporters.world import World
 
     cfg = load_config(config_path)
     root = Path(cache) if cache else _cache_root()
-    return build_world(World(cfg, work_dir=root), site_dir, root)
+    return build_world(World(cfg, work_dir=root), site_dir, root, builder)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-DEFAULT_CONFIG = Path("configs/default.toml")
-
 
 def add_config_argument(parser: argparse.ArgumentParser) -> None:
-    """The `--config` option every command that reads a build configuration shares."""
-    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG,
-                        help="build configuration (default: %(default)s)")
+    """The `--config` option every command that reads a build configuration shares; without it, the
+    embedded default (configs/default.toml, shipped with the package: it works from any directory)."""
+    from exporters.resources import default_config
+
+    parser.add_argument("--config", type=Path, default=default_config(),
+                        help="build configuration (default: the embedded default article, %(default)s)")
 
 
 def add_cache_argument(parser: argparse.ArgumentParser) -> None:

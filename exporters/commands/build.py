@@ -7,6 +7,8 @@ from pathlib import Path
 
 from exporters.commands import add_cache_argument, add_config_argument
 
+BUILDERS = ("mkdocs", "zensical")   # exporters.site.BUILDERS, without importing the figure modules for --help
+
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,14 +21,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.set_defaults(func=run_export)
 
     b = sub.add_parser("build", help="export, then assemble the site with mkdocs",
-                       description="Export the figure data and pages, run `mkdocs build --strict` into a "
-                                   "new folder beside the site and publish it by flipping the site's "
+                       description="Export the figure data and pages, run `mkdocs build --strict` (or "
+                                   "`zensical build --strict`) into a new folder beside the site and "
+                                   "publish it by flipping the site's "
                                    "symbolic link (SITE -> .SITE-builds/<id>); on any error the previous "
                                    "site is left as it was. Only a path that is absent, empty or a site "
                                    "`build` wrote is replaced; one build per site at a time.")
     add_config_argument(b)
     add_cache_argument(b)
     b.add_argument("--site", type=Path, default=Path("site"), help="output path (default: %(default)s)")
+    b.add_argument("--builder", choices=BUILDERS, default="mkdocs",
+                   help="what assembles the pages: mkdocs (MkDocs + mkdocs-material) or zensical "
+                        "(`zensical build`; pip install zensical) (default: %(default)s)")
     b.set_defaults(func=run_build)
 
 
@@ -41,6 +47,6 @@ def run_export(args: argparse.Namespace) -> int:
 def run_build(args: argparse.Namespace) -> int:
     from exporters.site import build
 
-    out = build(args.config, args.site, args.cache)
-    print(f"built {args.config} -> {out}")
+    out = build(args.config, args.site, args.cache, args.builder)
+    print(f"built {args.config} -> {out} ({args.builder})")
     return 0

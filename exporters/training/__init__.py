@@ -4,10 +4,10 @@ SHIPPED_MODELS: name -> path of the committed checkpoint in models/ (open_clip s
 safetensors, architecture ARCH from exporters/model_configs); each has a JSON record beside it.
 """
 
-from pathlib import Path
+from exporters.resources import resource_path
 
 ARCH = "ShapesViT-T-32"
-MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+MODELS_DIR = resource_path("models", must_exist=False)   # <checkout>/models, or the installed package's copy
 SHIPPED_NAMES = ("random", "clip", "cyclip", "infoloob", "cloob")
 SHIPPED_MODELS = {name: MODELS_DIR / f"{name}.safetensors" for name in SHIPPED_NAMES}
 

@@ -287,7 +287,7 @@ def derive(source: Path, out: Path, commit: str | None = None) -> dict:
             "source": {"repository": SOURCE_REPOSITORY, "folder": SOURCE_FOLDER,
                        "commit": commit or "unknown",
                        "licence": "MIT (Copyright (c) 2024 Christina Humer); see NOTICE.md",
-                       "regenerate": "python -m exporters derive-reference --from <exported_data> --out data/amumo-article"},
+                       "regenerate": "python -m exporters derive-reference --from <exported_data> --out data/seed-article"},
             "precision": {
                 "similarities": "float32, upper triangle with diagonal; _nogap matrices recomputed by our code",
                 "similarity_bound": SIMILARITY_BOUND,

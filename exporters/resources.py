@@ -2,7 +2,7 @@
 
 `exporters/_data/` holds the figure templates (`templates/`), the article's page templates and browser
 assets (`article/`), the MkDocs configuration (`mkdocs.yml`), the build configurations (`configs/`:
-`default.toml`, `shapes.toml`), the compact copy of the seed article's data (`data/amumo-article/`)
+`default.toml`, `shapes.toml`), the compact copy of the seed article's data (`data/seed-article/`)
 and the shipped models (`models/`). In the repository each of these is a symbolic link to the
 top-level folder or file of that name, so git holds one copy and the repository keeps its layout
 (`make site` reads the same files); in a wheel they are package data (pyproject.toml, package-data),

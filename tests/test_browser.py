@@ -273,7 +273,7 @@ def test_default_site(tmp_path_factory, chromium):
     assert clip["checkpoint"] == "clip.safetensors" and clip["pairs"] == 100
     real = [r for r in prov if r["model"] == "CLIP" and r["dataset"] == "coco100"][0]
     assert real["path"] == "similarities.npz" and real["pairs"] == 100
-    coco = (DEFAULT_CONFIG.parent.parent / "data" / "amumo-article" / "MSCOCO-Val_size-100" / "prompts.txt")
+    coco = (DEFAULT_CONFIG.parent.parent / "data" / "seed-article" / "MSCOCO-Val_size-100" / "prompts.txt")
     captions = coco.read_text(encoding="utf-8").split("\n")
     b = chromium
     with serve(site) as base:

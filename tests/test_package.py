@@ -89,11 +89,11 @@ def test_wheel_holds_code_data_and_licence(wheel):
     for shipped in ["exporters/_data/mkdocs.yml", "exporters/_data/configs/default.toml",
                     "exporters/_data/templates/explorer.html.j2", "exporters/_data/article/pages/index.md.j2",
                     "exporters/_data/article/assets/figures.js", "exporters/_data/models/clip.safetensors",
-                    "exporters/_data/data/amumo-article/NOTICE.md",
-                    "exporters/_data/data/amumo-article/MSCOCO-Val_size-100/prompts.txt"]:
+                    "exporters/_data/data/seed-article/NOTICE.md",
+                    "exporters/_data/data/seed-article/MSCOCO-Val_size-100/prompts.txt"]:
         assert shipped in names, shipped
     # every file of the repository's shipped folders is in the wheel
-    for top, pattern in [("templates", "*"), ("article", "**/*"), ("data/amumo-article", "**/*"),
+    for top, pattern in [("templates", "*"), ("article", "**/*"), ("data/seed-article", "**/*"),
                          ("models", "*.safetensors")]:
         for f in (ROOT / top).glob(pattern):
             if f.is_file() and "__pycache__" not in f.parts:

@@ -14,7 +14,7 @@ from exporters.errors import UserError
 from exporters.pairs import Modality, PairedDataset
 from exporters.sources.reference import copy_dataset, reference_dataset
 
-COPY = ROOT / "data" / "amumo-article"
+COPY = ROOT / "data" / "seed-article"
 
 
 def _raw_folder(tmp_path, prompts: str):

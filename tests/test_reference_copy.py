@@ -1,4 +1,4 @@
-"""The repository's compact copy of the seed article's exported data (data/amumo-article).
+"""The repository's compact copy of the seed article's exported data (data/seed-article).
 
 Without ../shared: the copy is complete, traceable (every file's sha256 in SOURCES.json), within its
 byte budget, licensed, and its stated precision is within what the article may quote. With ../shared
@@ -22,7 +22,7 @@ from exporters.analysis import gap, losses
 from exporters.reference_copy import DATASETS, MAX_QUOTED_ERROR, SIMILARITY_BOUND, CopiedSimilarities
 from exporters.sources.reference import copy_dataset, copy_embeddings, load_similarity_csv, reference_embeddings
 
-COPY = ROOT / "data" / "amumo-article"
+COPY = ROOT / "data" / "seed-article"
 BUDGET = 15 * 1024 * 1024
 
 

@@ -6,11 +6,11 @@ import argparse
 from pathlib import Path
 
 DEFAULT_FROM = Path("../shared/reference/amumo-article")
-DEFAULT_OUT = Path("data/amumo-article")
+DEFAULT_OUT = Path("data/seed-article")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("derive-reference", help="regenerate data/amumo-article from the seed's exported folders",
+    p = sub.add_parser("derive-reference", help="regenerate data/seed-article from the seed's exported folders",
                        description="Pack the seed article's similarity matrices to float32, shrink its images to "
                                    "thumbnails, compress its audio to MP3, and write NOTICE.md and SOURCES.json "
                                    "(every original file's sha256, the stored precision and the largest error it "

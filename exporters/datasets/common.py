@@ -145,9 +145,3 @@ def list_images(folder: Path) -> list[Path]:
         raise UserError(f"{folder}: no images ({', '.join(IMAGE_EXTS)}) in this folder; is it the right one?")
     return files
 
-
-def check_options(where: str, options: dict, allowed: set[str]) -> None:
-    """A misspelt option would silently do nothing: refuse it."""
-    unknown = sorted(set(options) - allowed)
-    if unknown:
-        raise UserError(f"{where}: unknown option(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")

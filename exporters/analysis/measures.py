@@ -13,7 +13,6 @@ import numpy as np
 
 from exporters.analysis import geometry as geo
 from exporters.analysis.gap import close_gap, modality_distance
-from exporters.analysis.gap_cost import RECALLS
 from exporters.analysis.honesty import projection_honesty
 from exporters.analysis.losses import infonce
 from exporters.analysis.neighbours import neighbour_mixing

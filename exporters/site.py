@@ -23,6 +23,7 @@ import contextlib
 import ctypes
 import errno
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -51,13 +52,37 @@ def _shipped(*parts: str) -> Path:
     return resource_path(*parts)
 
 
-def _plotly_js() -> Path:
-    import plotly
+PLOTLY_TOKEN = '"assets/plotly.min.js"'   # in figures.js; the build writes the content-hashed name there
 
-    p = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-    if not p.exists():
-        raise UserError(f"{p}: plotly.min.js missing from the plotly package; reinstall plotly")
-    return p
+
+def plotly_bundle() -> tuple[Path, str]:
+    """The vendored plotly.js partial bundle (article/vendor/plotly, checked against the sha256 in
+    its VENDOR.json) and its site name `assets/plotly-<sha8>.min.js`: a new bundle gets a new URL,
+    so a host or browser may cache it for good."""
+    vendor = _shipped("article", "vendor", "plotly")
+    record = json.loads((vendor / "VENDOR.json").read_text(encoding="utf-8"))
+    path = vendor / record["file"]
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != record["sha256"]:
+        raise UserError(f"{path}: sha256 {digest[:12]}... is not the {record['sha256'][:12]}... its VENDOR.json "
+                        "records; restore it with python tools/plotly/vendor.py --update (or reinstall)")
+    return path, f"assets/plotly-{digest[:8]}.min.js"
+
+
+def _copy_assets(out_dir: Path) -> None:
+    """article/assets/* and the plotly bundle under its hashed name, whose URL figures.js is given."""
+    bundle, name = plotly_bundle()
+    (out_dir / "assets").mkdir()
+    for f in sorted(_shipped("article", "assets").iterdir()):
+        if f.name == "figures.js":
+            text = f.read_text(encoding="utf-8")
+            if text.count(PLOTLY_TOKEN) != 1:
+                raise UserError(f"{f}: needs {PLOTLY_TOKEN} exactly once (where the build writes the plotly "
+                                f"bundle's name); found {text.count(PLOTLY_TOKEN)}")
+            (out_dir / "assets" / f.name).write_text(text.replace(PLOTLY_TOKEN, f'"{name}"'), encoding="utf-8")
+        else:
+            shutil.copyfile(f, out_dir / "assets" / f.name)
+    shutil.copyfile(bundle, out_dir / name)
 
 
 class _Pages:
@@ -164,11 +189,7 @@ def export_world(world: Any, out_dir: Path, cache_dir: Path | None = None) -> di
     pages = _Pages(ctx, env)
     env.globals.update(figure=pages.figure, metrics=pages.metrics, has=pages.has, data=pages.data,
                        title=world.config.title, config=world.config, copies=lambda: _copies(world.config))
-    # assets: one JS, one CSS, plotly once
-    (out_dir / "assets").mkdir()
-    for f in sorted(_shipped("article", "assets").iterdir()):
-        shutil.copyfile(f, out_dir / "assets" / f.name)
-    shutil.copyfile(_plotly_js(), out_dir / "assets" / "plotly.min.js")
+    _copy_assets(out_dir)   # the article's JS and CSS, plotly once
     written = []
     for src in sorted(_shipped("article", "pages").glob("*.md.j2")):
         pages.page = src.name
@@ -441,9 +462,24 @@ def _publish(site: Path, builds: Path, final: Path) -> None:
 
 
 def build_world(world: Any, site_dir: Path = Path("site"), cache_dir: Path | None = None,
-                builder: str = "mkdocs") -> Path:
+                builder: str = "mkdocs", inputs: dict | None = None, force: bool = False) -> Path:
     """Export + `builder` (mkdocs or zensical) into a new build folder beside `site_dir`, then publish
-    it (all or nothing)."""
+    it (all or nothing). `inputs` (exporters/fingerprint.py) is recorded in the site's marker; when the
+    published site already records the same, nothing is rebuilt unless `force`."""
+    return _build_world(world, site_dir, cache_dir, builder, inputs, force)[0]
+
+
+def _marker_inputs(folder: Path) -> dict | None:
+    """The inputs fingerprint a published build recorded in its marker, if it is readable."""
+    try:
+        return json.loads((folder / MARKER).read_text(encoding="utf-8")).get("inputs")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _build_world(world: Any, site_dir: Path, cache_dir: Path | None, builder: str, inputs: dict | None,
+                 force: bool) -> tuple[Path, bool]:
+    """build_world, and whether it built (False: the published site already shows `inputs`)."""
     if builder not in BUILDERS:
         raise UserError(f"unknown site builder {builder!r}; use one of {', '.join(BUILDERS)}")
     site = Path(os.path.abspath(site_dir))
@@ -460,6 +496,9 @@ def build_world(world: Any, site_dir: Path = Path("site"), cache_dir: Path | Non
             _clean(site, builds, before)
         except OSError as exc:
             raise _fs_error(builds, exc, "remove it by hand") from None
+        if inputs and not force and before and (_marker_inputs(builds / before) or {}).get("sha256") == \
+                inputs["sha256"] and (builds / before / "index.html").is_file():
+            return site, False
         build_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
         stage, final = builds / f"staging-{build_id}", builds / build_id
         published = False
@@ -470,7 +509,8 @@ def build_world(world: Any, site_dir: Path = Path("site"), cache_dir: Path | Non
             # (the page itself shows the configured title, escaped, as its heading)
             _assemble(builder, docs, out, re.sub(r"[<>\"'&`]", "", world.config.title).strip() or "Article")
             try:
-                (out / MARKER).write_text(json.dumps({"generator": "clip-article"}) + "\n")
+                marker = {"generator": "clip-article", **({"inputs": inputs} if inputs else {})}
+                (out / MARKER).write_text(json.dumps(marker, sort_keys=True) + "\n")
                 out.rename(final)
                 _publish(site, builds, final)
             except OSError as exc:
@@ -483,16 +523,26 @@ def build_world(world: Any, site_dir: Path = Path("site"), cache_dir: Path | Non
         old = _published(site, builds)
         if before and before != old:
             _remove(builds / before)
-    return site
+    return site, True
 
 
 def build(config_path: Path, site_dir: Path = Path("site"), cache: Path | None = None,
-          builder: str = "mkdocs") -> Path:
+          builder: str = "mkdocs", force: bool = False) -> Path:
     """Build the article of `config_path` into `site_dir` (replaced only when everything succeeded)
-    with `builder`: "mkdocs" (MkDocs + mkdocs-material) or "zensical"."""
+    with `builder`: "mkdocs" (MkDocs + mkdocs-material) or "zensical"; a no-op when the published
+    site was built from the same inputs (exporters/fingerprint.py) unless `force`."""
+    return rebuild(config_path, site_dir, cache, builder, force)[0]
+
+
+def rebuild(config_path: Path, site_dir: Path = Path("site"), cache: Path | None = None,
+            builder: str = "mkdocs", force: bool = False) -> tuple[Path, dict, bool]:
+    """build, returning (site, the inputs fingerprint, whether anything was built)."""
     from exporters.config import load_config
+    from exporters.fingerprint import fingerprint
     from exporters.world import World
 
     cfg = load_config(config_path)
+    inputs = fingerprint(cfg, builder)
     root = Path(cache) if cache else _cache_root()
-    return build_world(World(cfg, work_dir=root), site_dir, root, builder)
+    site, built = _build_world(World(cfg, work_dir=root), site_dir, root, builder, inputs, force)
+    return site, inputs, built

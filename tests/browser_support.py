@@ -37,10 +37,11 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 
 
 @contextmanager
-def serve(site_dir: Path):
-    """Serve `site_dir` at http://127.0.0.1:<port>/project-sub/path/ in a thread."""
+def serve(site_dir: Path, port: int = 0):
+    """Serve `site_dir` at http://127.0.0.1:<port>/project-sub/path/ in a thread (a free port by
+    default; a given one for a site built with that address as its site_url)."""
     handler = functools.partial(_Handler, directory=str(site_dir))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     t = threading.Thread(target=httpd.serve_forever, daemon=True)
     t.start()
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -12,19 +13,76 @@ from browser_support import HOSTILE, write_synthetic
 from exporters.cache import cache_root
 from exporters.config import load_config
 from exporters.figures import FIGURES, REGISTRY
-from exporters.figures._common import dequantize, quantize, unit_box
+from exporters.errors import UserError
+from exporters.figures._common import dequantize, pack_matrix, quantize, unit_box, unpack_matrix
 from exporters.site import export, export_world
 from exporters.world import World
 
 
+def _unit_rows(rng, n, d, shift):
+    x = rng.normal(size=(n, d)) + shift
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
 def test_quantize_error_bound():
     rng = np.random.default_rng(0)
-    m = rng.uniform(-0.3, 1.0, size=(50, 50))
+    m = rng.uniform(-0.3, 1.0, size=(50, 40))            # not square: every cell is stored
     q = quantize(m)
     back = dequantize(q)
-    assert np.abs(back - m).max() <= q["scale"] / 2 + 1e-12
-    assert q["error"] == pytest.approx(q["scale"] / 2, rel=1e-3)
-    assert len(q["b64"]) <= 4 * 50 * 50 / 3 + 4   # one byte per cell, base64
+    assert q["encoding"] == "u8" and len(base64.b64decode(q["b64"])) == 50 * 40
+    assert np.abs(back - m).max() <= q["max_abs_error"] <= q["scale"] / 2 * (1 + 1e-3)
+    assert q["max_abs_error"] >= q["scale"] / 2                       # a bound, rounded up
+
+
+def test_symmetric_matrix_keeps_the_upper_triangle_within_half_a_step():
+    rng = np.random.default_rng(1)
+    e = np.vstack([_unit_rows(rng, 60, 32, 0.4), _unit_rows(rng, 60, 32, -0.4)])
+    s = e @ e.T                                          # symmetric up to floating-point noise
+    meta, payload = pack_matrix(s)
+    assert meta["encoding"] == "u8-upper" and len(payload) == 120 * 121 // 2
+    back = unpack_matrix(meta, payload)
+    assert np.array_equal(back, back.T)
+    err = np.abs(back - s).max()
+    assert err <= meta["max_abs_error"] <= meta["scale"] / 2 * (1 + 1e-3)
+    assert err > meta["scale"] / 2 * 0.9                 # the bound is tight, not a loose guess
+    # a matrix that is not symmetric is not folded, whatever its shape
+    a = s.copy()
+    a[3, 70] += 0.5
+    meta_a, payload_a = pack_matrix(a)
+    assert meta_a["encoding"] == "u8" and len(payload_a) == 120 * 120
+    assert np.abs(unpack_matrix(meta_a, payload_a) - a).max() <= meta_a["max_abs_error"]
+    with pytest.raises(UserError, match="upper triangle"):
+        unpack_matrix(meta, payload[:-1])
+
+
+SEED_COPY = Path(__file__).resolve().parent.parent / "data" / "seed-article"
+
+
+@pytest.mark.parametrize("folder", sorted(p.name for p in SEED_COPY.iterdir() if (p / "similarities.npz").is_file()))
+def test_real_similarities_cost_at_most_half_a_byte_per_cell_gzipped(folder):
+    """Issue 11: the seed's real matrices (and their closed-gap versions, as the explorer ships them)
+    at <= 0.5 B per cell of the full matrix once gzipped, within half a quantisation step."""
+    import gzip
+
+    from exporters.analysis.gap import close_gap
+    from exporters.reference_copy import unpack
+
+    with np.load(SEED_COPY / folder / "similarities.npz") as z:
+        mats = {k: unpack(z[k], folder) for k in z.files}
+    assert mats
+    for name, s in mats.items():
+        w, v = np.linalg.eigh(s)                         # embeddings back from the Gram matrix
+        e = v[:, w > 1e-9] * np.sqrt(w[w > 1e-9])
+        n = s.shape[0] // 2
+        xc, yc = close_gap(e[:n], e[n:2 * n])
+        for label, m in (("open", s), ("closed", np.vstack([xc, yc]) @ np.vstack([xc, yc]).T)):
+            meta, payload = pack_matrix(m)
+            per_cell = len(gzip.compress(payload, 6)) / m.size
+            assert per_cell <= 0.5, f"{folder}/{name} {label}: {per_cell:.3f} B per cell"
+            err = np.abs(unpack_matrix(meta, payload) - m).max()
+            assert err <= meta["max_abs_error"] <= meta["scale"] / 2 * (1 + 1e-3) + 1e-9, (folder, name, label)
+            # the same step as the base64 encoding before it: 256 levels over the matrix's range
+            assert meta["scale"] == pytest.approx((m.max() - m.min()) / 255, rel=1e-12)
 
 
 def test_unit_box_range_and_precision():
@@ -63,9 +121,16 @@ def test_explorer_payload_contents(synthetic_cfg, tmp_path):
     d = FIGURES["explorer"].build(ctx, section="main")
     assert d["n"] == 24 and d["states"] == ["open", "closed"] and d["projections"] == ["PCA", "TSNE"]
     model = json.loads((tmp_path / d["models"][0]["src"]).read_text())
-    sim = dequantize(model["states"]["open"]["sim"])
+    meta = model["states"]["open"]["sim"]
+    assert meta["encoding"] == "u8-upper" and (tmp_path / meta["src"]).stat().st_size == 48 * 49 // 2
+    sim = dequantize(meta, tmp_path)
     assert sim.shape == (48, 48)
-    assert np.allclose(np.diag(sim), 1.0, atol=model["states"]["open"]["sim"]["error"] + 1e-9)
+    assert np.allclose(np.diag(sim), 1.0, atol=meta["max_abs_error"])
+    # the decoded matrix is the exporter's own, within the stated bound
+    from exporters.analysis.similarity import similarity_matrix
+    emb = world.embeddings(d["models"][0]["id"], "main")
+    exact = similarity_matrix([emb.blocks[k] for k in ("image", "text")])
+    assert np.abs(sim - exact).max() <= meta["max_abs_error"]
     # closing the gap shrinks the modality distance
     mo, mc = d["models"][0]["metrics"]["open"], d["models"][0]["metrics"]["closed"]
     assert mc["distance"] < mo["distance"] / 5

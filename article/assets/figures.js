@@ -10,6 +10,10 @@
   "use strict";
 
   var SCRIPT = document.currentScript;
+  /* The plotly.js partial bundle: the build writes its content-hashed name here (exporters/site.py),
+   * so a new bundle is a new URL and the old one can be cached for good. Loaded once: instant
+   * navigation (mkdocs-material's navigation.instant) keeps this page, and window.Plotly, alive. */
+  var PLOTLY_SRC = "assets/plotly.min.js";
   var ROOT = new URL("..", SCRIPT ? SCRIPT.src : location.href);
   var MOD_COLORS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7"];   // Okabe-Ito: colour-blind safe
   var LINE_COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"];
@@ -40,9 +44,9 @@
     if (!plotlyPromise) {
       plotlyPromise = new Promise(function (resolve, reject) {
         var s = document.createElement("script");
-        s.src = url("assets/plotly.min.js");
+        s.src = url(PLOTLY_SRC);
         s.onload = function () { resolve(window.Plotly); };
-        s.onerror = function () { reject(new Error("could not load plotly.min.js")); };
+        s.onerror = function () { reject(new Error("could not load " + PLOTLY_SRC)); };
         document.head.appendChild(s);
       });
     }
@@ -58,6 +62,32 @@
       }));
     }
     return jsonCache.get(rel);
+  }
+
+  /* A matrix the exporter wrote with FigureContext.write_matrix: uint8 codes in a .bin file, of a
+   * symmetric matrix only the upper triangle with the diagonal (row by row, i <= j). Decoded once
+   * per file into a full row-major Float32Array: value = offset + code * scale, within
+   * meta.max_abs_error of the exporter's number. */
+  var matrixCache = new Map();
+  function getMatrix(meta) {
+    if (!matrixCache.has(meta.src)) {
+      matrixCache.set(meta.src, fetch(url(meta.src)).then(function (r) {
+        if (!r.ok) throw new Error(meta.src + ": HTTP " + r.status);
+        return r.arrayBuffer();
+      }).then(function (buf) { return unpack(meta, new Uint8Array(buf)); }));
+    }
+    return matrixCache.get(meta.src);
+  }
+  function unpack(meta, q) {
+    var R = meta.rows, C = meta.cols, out = new Float32Array(R * C), k = 0, i, j, v;
+    var need = meta.encoding === "u8-upper" ? R * (R + 1) / 2 : R * C;
+    if (q.length !== need) throw new Error(meta.src + ": " + q.length + " codes, expected " + need);
+    if (meta.encoding === "u8-upper") {
+      for (i = 0; i < R; i++) for (j = i; j < R; j++) { v = meta.offset + q[k++] * meta.scale; out[i * R + j] = v; out[j * R + i] = v; }
+    } else if (meta.encoding === "u8") {
+      for (k = 0; k < need; k++) out[k] = meta.offset + q[k] * meta.scale;
+    } else throw new Error(meta.src + ": unknown encoding " + meta.encoding);
+    return out;
   }
 
   var uid = 0;   // ids of controls and card titles
@@ -84,12 +114,6 @@
     var tid = "fx-card-" + (++uid);
     return h("div", {className: "fx-card", "data-model": m.id, role: "group", "aria-labelledby": tid},
              [h("p", {className: "fx-card-title", id: tid, text: m.label})].concat(children));
-  }
-
-  function decode(q) {
-    var bin = atob(q.b64), out = new Float32Array(bin.length);
-    for (var i = 0; i < bin.length; i++) out[i] = q.offset + bin.charCodeAt(i) * q.scale;
-    return out;
   }
 
   function fmt(v, d) { return v === null || v === undefined ? "n/a" : Number(v).toFixed(d === undefined ? 2 : d); }
@@ -287,50 +311,52 @@
       var entry = meta.models.filter(function (m) { return m.id === st.model; })[0];
       return getJSON(entry.src).then(function (md) {
         var stt = md.states[st.gap ? "closed" : "open"];
-        var order = visibleItems(stt), K = order.length;
-        view = {md: md, stt: stt, order: order, K: K, pos: new Map(order.map(function (i, k) { return [i, k]; }))};
-        metaLine.textContent = metaText(md, stt) + (st.filter ? " — " + K + " of " + n + " pairs match" : "");
-        fig.setAttribute("data-state", [st.model, st.proj, st.gap, st.cluster, K].join("|"));
-        if (K === 0) {
-          Plotly.purge(heatDiv); Plotly.purge(scatDiv);
-          heatDiv.replaceChildren(h("p", {className: "fx-empty", text: "No pair matches this filter."}));
-          return;
-        }
-        if (heatDiv.querySelector(".fx-empty")) heatDiv.replaceChildren();
-        var sim = decode(stt.sim);
-        var labels = meta.modalities.map(function (m) { return m.label; });
-        var layout = heatLayout(labels, K, 420);
-        view.baseShapes = layout.shapes.slice();
-        if (st.cluster) {
-          var ck = st.ckey.split("_"), ra = meta.clusters.length ? meta.modalities.map(function (m) { return m.name; }).indexOf(ck[0]) : 0;
-          var cb = meta.modalities.map(function (m) { return m.name; }).indexOf(ck[1]);
-          var cl = stt.clusters[st.ckey], start = 0, k0 = 0;
-          var shown = new Set(order);
-          cl.sizes.forEach(function (size, c) {
-            var members = cl.order.slice(start, start + size).filter(function (i) { return shown.has(i); });
-            start += size;
-            var cnt = members.length;
-            if (cnt >= 3) {
-              view.baseShapes.push({type: "rect", xref: "x", yref: "y", x0: cb * K + k0 - 0.5, x1: cb * K + k0 + cnt - 0.5,
-                                    y0: ra * K + k0 - 0.5, y1: ra * K + k0 + cnt - 0.5, line: {color: "#fff", width: 1.5}});
-              if (cl.labels[c]) layout.annotations.push({x: cb * K + k0 + cnt / 2, y: ra * K + k0 + cnt / 2, xref: "x", yref: "y",
-                text: esc(cl.labels[c]), showarrow: false, font: {color: "#fff", size: 10}, bgcolor: "rgba(0,0,0,0.55)"});
-            }
-            k0 += cnt;
-          });
-          layout.shapes = view.baseShapes.slice();
-        }
-        var zr = st.stretch ? [stt.sim.offset, stt.sim.offset + 255 * stt.sim.scale] : meta.zrange;
-        var hm = heatmapTrace(sim, N, n, M, order, SIM_SCALE, zr);
-        var p1 = Plotly.react(heatDiv, [hm], layout, PLOT_CONFIG);
-        var p2 = drawScatter(stt, order);
-        return Promise.all([p1, p2]).then(bindEvents);
+        return getMatrix(stt.sim).then(function (sim) { return draw(md, stt, sim); });
       });
+    }
+
+    function draw(md, stt, sim) {
+      var order = visibleItems(stt), K = order.length;
+      view = {md: md, stt: stt, sim: sim, order: order, K: K, pos: new Map(order.map(function (i, k) { return [i, k]; }))};
+      metaLine.textContent = metaText(md, stt) + (st.filter ? " — " + K + " of " + n + " pairs match" : "");
+      fig.setAttribute("data-state", [st.model, st.proj, st.gap, st.cluster, K].join("|"));
+      if (K === 0) {
+        Plotly.purge(heatDiv); Plotly.purge(scatDiv);
+        heatDiv.replaceChildren(h("p", {className: "fx-empty", text: "No pair matches this filter."}));
+        return;
+      }
+      if (heatDiv.querySelector(".fx-empty")) heatDiv.replaceChildren();
+      var labels = meta.modalities.map(function (m) { return m.label; });
+      var layout = heatLayout(labels, K, 420);
+      view.baseShapes = layout.shapes.slice();
+      if (st.cluster) {
+        var ck = st.ckey.split("_"), ra = meta.clusters.length ? meta.modalities.map(function (m) { return m.name; }).indexOf(ck[0]) : 0;
+        var cb = meta.modalities.map(function (m) { return m.name; }).indexOf(ck[1]);
+        var cl = stt.clusters[st.ckey], start = 0, k0 = 0;
+        var shown = new Set(order);
+        cl.sizes.forEach(function (size, c) {
+          var members = cl.order.slice(start, start + size).filter(function (i) { return shown.has(i); });
+          start += size;
+          var cnt = members.length;
+          if (cnt >= 3) {
+            view.baseShapes.push({type: "rect", xref: "x", yref: "y", x0: cb * K + k0 - 0.5, x1: cb * K + k0 + cnt - 0.5,
+                                  y0: ra * K + k0 - 0.5, y1: ra * K + k0 + cnt - 0.5, line: {color: "#fff", width: 1.5}});
+            if (cl.labels[c]) layout.annotations.push({x: cb * K + k0 + cnt / 2, y: ra * K + k0 + cnt / 2, xref: "x", yref: "y",
+              text: esc(cl.labels[c]), showarrow: false, font: {color: "#fff", size: 10}, bgcolor: "rgba(0,0,0,0.55)"});
+          }
+          k0 += cnt;
+        });
+        layout.shapes = view.baseShapes.slice();
+      }
+      var zr = st.stretch ? [stt.sim.offset, stt.sim.offset + 255 * stt.sim.scale] : meta.zrange;
+      var hm = heatmapTrace(sim, N, n, M, order, SIM_SCALE, zr);
+      var p1 = Plotly.react(heatDiv, [hm], layout, PLOT_CONFIG);
+      var p2 = drawScatter(stt, order);
+      return Promise.all([p1, p2]).then(bindEvents);
     }
 
     function drawScatter(stt, order) {
       var pr = stt.proj[st.proj], shown = order.slice().sort(function (a, b) { return a - b; });
-      var gl = shown.length * M > 1500;
       var traces = [];
       var lx = [], ly = [];
       shown.forEach(function (i) {
@@ -341,10 +367,10 @@
           for (b = 0; b < M; b++) { lx.push(cx, pr.x[b * n + i], null); ly.push(cy, pr.y[b * n + i], null); }
         }
       });
-      traces.push({type: gl ? "scattergl" : "scatter", mode: "lines", x: lx, y: ly, hoverinfo: "skip", showlegend: false,
+      traces.push({type: "scatter", mode: "lines", x: lx, y: ly, hoverinfo: "skip", showlegend: false,
                    line: {color: "rgba(110,110,110,0.35)", width: 1}});
       for (var b = 0; b < M; b++) {
-        traces.push({type: gl ? "scattergl" : "scatter", mode: "markers", name: esc(meta.modalities[b].label),
+        traces.push({type: "scatter", mode: "markers", name: esc(meta.modalities[b].label),
                      x: shown.map(function (i) { return pr.x[b * n + i]; }), y: shown.map(function (i) { return pr.y[b * n + i]; }),
                      customdata: shown, hoverinfo: "none", marker: {color: MOD_COLORS[b], size: 7, opacity: 0.85, line: {width: 0.5, color: "#fff"}}});
       }
@@ -380,7 +406,7 @@
       var K = view.K, a = Math.floor(r / K), b = Math.floor(c / K);
       var i = view.order[r % K], j = view.order[c % K];
       cursor = [r, c];
-      var s = decode(view.stt.sim)[(a * n + i) * N + b * n + j];
+      var s = view.sim[(a * n + i) * N + b * n + j];
       panel.show([itemNode(items, a, i, "Row"), itemNode(items, b, j, "Column")], "Cosine similarity " + fmt(s, 3));
       Plotly.relayout(heatDiv, {shapes: view.baseShapes.concat(crossShapes([r], [c], M * K))});
       highlightScatter(i === j ? [i] : [i, j]);
@@ -446,11 +472,14 @@
       return Promise.all(cards.map(function (c) {
         return getJSON(c.m.src).then(function (md) {
           var stt = md.states[st.gap ? "closed" : "open"];
+          return getMatrix(stt.sim).then(function (sim) { return [stt, sim]; });
+        }).then(function (r) {
+          var stt = r[0], sim = r[1];
           c.line.textContent = "distance " + fmt(stt.metrics.distance, 3) + " · loss " + fmt(stt.metrics.loss, 3);
           var lay = heatLayout(meta.modalities.map(function (x) { return x.label; }), n, 300);
           lay.margin = {l: 50, r: 5, t: 5, b: 30};
           c.base = lay.shapes.slice();
-          var hm = heatmapTrace(decode(stt.sim), N, n, M, order, SIM_SCALE, meta.zrange, false);
+          var hm = heatmapTrace(sim, N, n, M, order, SIM_SCALE, meta.zrange, false);
           var pr = stt.proj[st.proj], tr = [];
           var lx = [], ly = [];
           for (var i = 0; i < n; i++) { lx.push(pr.x[i], pr.x[n + i], null); ly.push(pr.y[i], pr.y[n + i], null); }
@@ -462,7 +491,7 @@
             Plotly.react(c.scat, tr, {height: 260, margin: {l: 5, r: 5, t: 5, b: 5}, showlegend: false, dragmode: false,
               xaxis: {visible: false}, yaxis: {visible: false}, paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)"}, SMALL_CONFIG)
           ]).then(function () {
-            c.sim = decode(stt.sim);
+            c.sim = sim;
             if (c.bound) return;
             c.bound = true;
             c.heat.on("plotly_hover", function (ev) {
@@ -487,10 +516,13 @@
     mount.replaceChildren(grid);
     var panel = Panel(mount);
     return getJSON(meta.items).then(function (items) {
-      return Promise.all(meta.models.map(function (m, k) {
+      var divs = meta.models.map(function (m) {
         var div = h("div", {className: "fx-heat-small"});
         grid.appendChild(card(m, [h("p", {className: "fx-meta", text: "mean |difference| " + fmt(m.mean_abs, 3)}), div]));
-        var d = decode(m.diff), z = [];
+        return div;
+      });
+      return Promise.all(meta.models.map(function (m, k) { return getMatrix(m.diff).then(function (d) {
+        var div = divs[k], z = [];
         for (var r = 0; r < n; r++) z.push(Array.prototype.slice.call(d, r * n, (r + 1) * n));
         var lay = heatLayout([meta.rows], n, 320);
         lay.margin = {l: 50, r: 10, t: 5, b: 30};
@@ -507,7 +539,7 @@
             panel.show(nodes, m.label + ": difference " + fmt(d[i * n + j], 3));
           });
         });
-      }));
+      }); }));
     });
   }
 
@@ -559,8 +591,7 @@
         });
         grid.replaceChildren.apply(grid, cards.map(function (c) { return c.card; }));
         return Promise.all(cards.map(function (c, k) {
-          return getJSON(c.m.src).then(function (md) {
-            var sim = decode(md.sim);
+          return getMatrix(c.m.sim).then(function (sim) {
             var lay = heatLayout(items.modalities.map(function (x) { return x.label; }), n, 300);
             lay.margin = {l: 50, r: 5, t: 5, b: 30};
             c.base = lay.shapes.slice();
@@ -598,13 +629,13 @@
       return getJSON(m.src).then(function (md) {
         var v = md.views[st.view], tr = [];
         if (st.view === "concat") {
-          tr.push({type: "scattergl", mode: "markers", x: v.x, y: v.y, name: "pairs", hoverinfo: "none", customdata: v.x.map(function (_, i) { return i; }),
+          tr.push({type: "scatter", mode: "markers", x: v.x, y: v.y, name: "pairs", hoverinfo: "none", customdata: v.x.map(function (_, i) { return i; }),
                    marker: {color: MOD_COLORS[0], size: 3, opacity: 0.6}});
         } else {
           var lx = [], ly = [];
           for (var i = 0; i < n; i++) { lx.push(v.x[i], v.x[n + i], null); ly.push(v.y[i], v.y[n + i], null); }
-          tr.push({type: "scattergl", mode: "lines", x: lx, y: ly, hoverinfo: "skip", showlegend: false, line: {color: "rgba(80,80,80,0.12)", width: 1}});
-          for (var b = 0; b < 2; b++) tr.push({type: "scattergl", mode: "markers", name: esc(meta.modalities[b]), hoverinfo: "none",
+          tr.push({type: "scatter", mode: "lines", x: lx, y: ly, hoverinfo: "skip", showlegend: false, line: {color: "rgba(80,80,80,0.12)", width: 1}});
+          for (var b = 0; b < 2; b++) tr.push({type: "scatter", mode: "markers", name: esc(meta.modalities[b]), hoverinfo: "none",
             x: v.x.slice(b * n, (b + 1) * n), y: v.y.slice(b * n, (b + 1) * n), customdata: Array.from({length: n}, function (_, i) { return i; }),
             marker: {color: MOD_COLORS[b], size: 3, opacity: 0.6}});
         }

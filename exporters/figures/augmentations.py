@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from exporters.analysis.similarity import similarity_matrix
 from exporters.errors import UserError
-from exporters.figures._common import FigureContext, items_payload, quantize, slug
+from exporters.figures._common import FigureContext, items_payload, slug
 
 ID = "augmentations"
 TEMPLATE = "augmentations"
@@ -33,8 +33,8 @@ def build(ctx: FigureContext, section: str = "augmentations", **_: object) -> di
             for mid in opts["models"]:
                 emb = ctx.world.embeddings(mid, did)
                 s = similarity_matrix([emb.blocks[n] for n in ds.names])
-                url = ctx.write_json(f"data/{slug(section)}/{slug(did)}/{slug(mid)}.json", {"sim": quantize(s)})
-                models.append({"id": mid, "label": str(ctx.world.label(mid)), "src": url})
+                sim = ctx.write_matrix(f"data/{slug(section)}/{slug(did)}/{slug(mid)}.bin", s)
+                models.append({"id": mid, "label": str(ctx.world.label(mid)), "sim": sim})
             thumb = ctx.item_file(first_image.items[0], "image", ds.id, 0)
             sources.append({"dataset": did, "items": items, "thumb": thumb, "n": len(ds), "models": models})
         augs.append({"name": str(aug), "sources": sources})

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from exporters.analysis.similarity import inmodal_difference, similarity_matrix
-from exporters.figures._common import FigureContext, load_section, quantize, r4, section_payload, slug
+from exporters.figures._common import FigureContext, load_section, r4, section_payload, slug
 
 ID = "inmodal"
 TEMPLATE = "inmodal"
@@ -29,7 +29,8 @@ def build(ctx: FigureContext, section: str = "main", **_: object) -> dict | None
         vmax = max(vmax, float(np.abs(d).max()))
         off = ~np.eye(len(ds), dtype=bool)
         label = next(m["label"] for m in p["models"] if m["id"] == mid)
-        out.append({"id": mid, "label": label, "diff": quantize(d),
+        diff = ctx.write_matrix(f"data/{slug(section)}/{slug(mid)}-inmodal.bin", d)
+        out.append({"id": mid, "label": label, "diff": diff,
                     "mean_abs": r4(float(np.abs(d[off]).mean())), "max_abs": r4(float(np.abs(d).max()))})
     return {"section": section, "items": p["items"], "n": len(ds), "models": out,
             "zmax": float(np.ceil(vmax * 20) / 20), "rows": ds.modality(a).label, "cols": ds.modality(b).label,

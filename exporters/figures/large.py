@@ -1,24 +1,35 @@
-"""Figure 10: the large set (e.g. 5000 pairs) projected with pair lines, interactive.
+"""Figure 10: the large set (e.g. 5000 pairs): projections with pair lines, and the full similarity
+matrix (10,000 x 10,000 cells at 5,000 pairs) as a tile pyramid the page explores down to single cells.
 
 Views per model: UMAP of all items after closing the gap; UMAP fitted on the first modality with the
 second placed out of sample (closes the gap visually only); UMAP of the concatenated pair vectors
 (one point per pair). The gap-open picture is the 100-pair explorer's; at this size each UMAP costs
 tens of seconds on two cores, so the build computes only the views that answer the section's
 question. Coordinates in [-1, 1] at 3 decimals.
+
+The heatmap is the section's first model only: its pyramid is tens of MB (a few kB per tile, fetched on
+demand), and the scatter of any model links to it by pair. Gap open, rows in the clustered order of
+the explorer's heatmap (exporters/analysis/tiles.py).
 """
 
 from __future__ import annotations
 
+import hashlib
+import math
+
 import numpy as np
 
+from exporters.analysis import tiles
 from exporters.analysis.gap import close_gap
 from exporters.analysis.projection import SEED, concat_pairs, umap_out_of_sample
 from exporters.cache import cached_arrays
-from exporters.figures._common import (FigureContext, _digest, cached_projection, items_payload, load_section,
-                                       slug, unit_box)
+from exporters.figures._common import (FigureContext, _digest, _texts, cached_projection, items_payload,
+                                       load_section, r4, slug, unit_box)
+from exporters.pairs import EmbeddingSet, PairedDataset
 
 ID = "large"
 TEMPLATE = "large"
+PYRAMID_VERSION = 1
 
 
 def build(ctx: FigureContext, section: str = "large", **_: object) -> dict | None:
@@ -40,6 +51,79 @@ def build(ctx: FigureContext, section: str = "large", **_: object) -> dict | Non
         views["concat"] = unit_box(cached_projection(ctx, concat_pairs([x, y]), "UMAP"))
         url = ctx.write_json(f"data/{slug(section)}/{slug(mid)}.json", {"views": views})
         out.append({"id": mid, "label": str(ctx.world.label(mid)), "src": url})
+    first = next(iter(models))
     return {"section": section, "n": len(ds), "dataset": ds.id, "items": items, "models": out,
             "modalities": [ds.modality(a).label, ds.modality(b).label],
-            "views": ["closed", "oos", "concat"]}
+            "views": ["closed", "oos", "concat"],
+            "heatmap": heatmap(ctx, section, ds, first, models[first])}
+
+
+def _write_bytes(ctx: FigureContext, rel: str, data: bytes) -> str:
+    """A binary file under the context's out_dir, counted in its size accounting (like write_json)."""
+    path = ctx.out_dir / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    ctx.written[rel] = len(data)
+    return rel
+
+
+def _pyramid_arrays(e: np.ndarray, n: int, texts: list[str] | None, rows: np.ndarray, cols: np.ndarray) -> dict:
+    """Everything the heatmap needs, as arrays for the cache: the order, the tiles in one blob with an
+    index (p, ti, tj, start, length), the scale and the overview's diagonal summary."""
+    c = tiles.leaf_cluster_order(rows, cols, 10, texts)
+    order = np.asarray(c.order)
+    m = e.shape[0] // n
+    eo = np.vstack([e[k * n:(k + 1) * n][order] for k in range(m)])
+    sc = tiles.value_scale(*tiles.similarity_range(eo))
+    factors = tiles.pool_factors(n, m)
+    index, chunks, start = [], [], 0
+    for p, ti, tj, data in tiles.pyramid(eo, n, factors, sc):
+        index.append((p, ti, tj, start, len(data)))
+        chunks.append(data)
+        start += len(data)
+    s = tiles.diagonal_summary(eo, n, factors[-1])
+    return {"order": order, "sizes": np.asarray(c.sizes), "labels": np.asarray(c.labels, dtype=str),
+            "blob": np.frombuffer(b"".join(chunks), np.uint8), "index": np.asarray(index, np.int64),
+            "scale": np.asarray([sc.offset, sc.scale]),
+            "summary": np.asarray([s["pair_mean"], s["block_mean"], s["block_max"]])}
+
+
+def heatmap(ctx: FigureContext, section: str, ds: PairedDataset, mid: str, emb: EmbeddingSet) -> dict:
+    """Write the tile pyramid of one model's similarity matrix (all modalities, gap open) and its
+    metadata; return what the page and its prose need (URLs, bytes, the pooling facts)."""
+    names = ds.names[:2]
+    x, y = emb.blocks[names[0]], emb.blocks[names[1]]
+    n, m = len(ds), len(names)
+    texts = _texts(ds)
+    text_key = hashlib.sha256("\n".join(texts or []).encode("utf-8")).hexdigest()
+    parts = {"what": "tile_pyramid", "data": _digest([x, y]), "texts": text_key, "tile": tiles.TILE,
+             "overview": tiles.OVERVIEW, "v": PYRAMID_VERSION}
+    # rows of text x image, as the explorer clusters its heatmap (its cluster key names[1]_names[0])
+    arr, _ = cached_arrays(parts, lambda: _pyramid_arrays(np.vstack([x, y]), n, texts, y, x),
+                           ctx.cache_dir / "projections")
+    base = f"data/{slug(section)}/tiles/{slug(mid)}"
+    blob = arr["blob"].tobytes()
+    levels: dict[int, dict] = {}
+    for p, ti, tj, start, length in arr["index"].tolist():
+        _write_bytes(ctx, f"{base}/{p}/{ti}-{tj}.bin", blob[start:start + length])
+        lv = levels.setdefault(p, {"p": p, "size": m * math.ceil(n / p), "planes": ["value"] if p == 1 else
+                                   ["mean", "max"], "tiles": 0, "bytes": 0})
+        lv["tiles"] += 1
+        lv["bytes"] += length
+    offset, scale = (float(v) for v in arr["scale"])
+    pair_mean, block_mean, block_max = (float(v) for v in arr["summary"])
+    overview = max(levels)
+    meta = {"model": mid, "label": str(ctx.world.label(mid)), "n": n, "names": names,
+            "modalities": [ds.modality(k).label for k in names], "order": arr["order"].tolist(),
+            "clusters": {"key": f"{names[1]}_{names[0]}", "sizes": arr["sizes"].tolist(),
+                         "labels": [str(v) for v in arr["labels"]]},
+            "tile": tiles.TILE, "levels": [levels[p] for p in sorted(levels)], "overview": overview,
+            "offset": offset, "scale": scale, "max_abs_error": math.ceil(scale / 2 * 1e6) / 1e6,
+            "tiles": base + "/{p}/{i}-{j}.bin"}
+    src = ctx.write_json(f"data/{slug(section)}/heatmap-{slug(mid)}.json", meta)
+    return {"model": mid, "label": meta["label"], "src": src, "cells": (m * n) ** 2,
+            "levels": sorted(levels), "overview": overview, "max_abs_error": meta["max_abs_error"],
+            "zrange": [offset, round(offset + 255 * scale, 6)],
+            "pyramid_bytes": sum(v["bytes"] for v in levels.values()),
+            "first_view_bytes": ctx.written[src] + levels[overview]["bytes"],
+            "pairs": {"mean": r4(pair_mean), "overview_mean": r4(block_mean), "overview_max": r4(block_max)}}

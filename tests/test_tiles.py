@@ -5,6 +5,7 @@ figure's numbers (bytes of the first view, the pooling facts) are what its files
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 from pathlib import Path
@@ -173,7 +174,7 @@ def test_heatmap_files_answer_for_single_pairs(tmp_path):
         for (a, ra), (b, cb) in (((0, r), (1, c)), ((1, c), (0, r)), ((0, r), (0, c))):
             R, C = a * n + ra, b * n + cb
             i, j = min(R // 256, C // 256), max(R // 256, C // 256)
-            data = (ctx.out_dir / meta["tiles"].format(p=1, i=i, j=j)).read_bytes()
+            data = gzip.decompress((ctx.out_dir / meta["tiles"].format(p=1, i=i, j=j)).read_bytes())
             t = tiles.decode_tile(data, 2 * n, i, j, 1, sc)[0]
             got = t[R - i * 256, C - j * 256] if R // 256 <= C // 256 else t[C - i * 256, R - j * 256]
             want = (x if a == 0 else y)[o[ra]] @ (x if b == 0 else y)[o[cb]]

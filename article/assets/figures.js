@@ -316,9 +316,8 @@
     function update() {
       writeState(id, {model: st.model, proj: st.proj, gap: st.gap, cluster: st.cluster, ckey: st.ckey, filter: st.filter, stretch: st.stretch});
       var entry = meta.models.filter(function (m) { return m.id === st.model; })[0];
-      return getJSON(entry.src).then(function (md) {
-        var stt = md.states[st.gap ? "closed" : "open"];
-        return getMatrix(stt.sim).then(function (sim) { return draw(md, stt, sim); });
+      return getJSON(entry.states[st.gap ? "closed" : "open"]).then(function (stt) {
+        return getMatrix(stt.sim).then(function (sim) { return draw(entry, stt, sim); });
       });
     }
 
@@ -477,8 +476,7 @@
     function update() {
       writeState(id, {gap: st.gap, proj: st.proj});
       return Promise.all(cards.map(function (c) {
-        return getJSON(c.m.src).then(function (md) {
-          var stt = md.states[st.gap ? "closed" : "open"];
+        return getJSON(c.m.states[st.gap ? "closed" : "open"]).then(function (stt) {
           return getMatrix(stt.sim).then(function (sim) { return [stt, sim]; });
         }).then(function (r) {
           var stt = r[0], sim = r[1];
@@ -617,56 +615,10 @@
     return update();
   }
 
-  /* ---- large scale -------------------------------------------------------------------------------- */
-  function mountLarge(fig, meta, opts, Plotly) {
-    var id = fig.id, mount = fig.querySelector(".fig-mount"), n = meta.n;
-    var names = {open: "Gap open", closed: "Gap closed (embeddings moved)", oos: "UMAP fit on " + meta.modalities[0] + ", " + meta.modalities[1] + " out of sample", concat: "Concatenated pairs (one point per pair)"};
-    var st = {model: meta.models[0].id, view: meta.views[0]}, u = readState(id);
-    if (meta.models.some(function (m) { return m.id === u.model; })) st.model = u.model;
-    if (meta.views.indexOf(u.view) >= 0) st.view = u.view;
-    var bar = h("div", {className: "fx-controls"});
-    if (meta.models.length > 1) bar.appendChild(select("Model", meta.models.map(function (m) { return [m.id, m.label]; }), st.model, function (v) { st.model = v; update(); }));
-    bar.appendChild(select("View", meta.views.map(function (v) { return [v, names[v]]; }), st.view, function (v) { st.view = v; update(); }));
-    var div = h("div", {className: "fx-large"});
-    mount.replaceChildren(bar, div);
-    var panel = Panel(mount), items = null, bound = false;
-    function update() {
-      writeState(id, {model: st.model, view: st.view});
-      var m = meta.models.filter(function (x) { return x.id === st.model; })[0];
-      return getJSON(m.src).then(function (md) {
-        var v = md.views[st.view], tr = [];
-        if (st.view === "concat") {
-          tr.push({type: "scatter", mode: "markers", x: v.x, y: v.y, name: "pairs", hoverinfo: "none", customdata: v.x.map(function (_, i) { return i; }),
-                   marker: {color: MOD_COLORS[0], size: 3, opacity: 0.6}});
-        } else {
-          var lx = [], ly = [];
-          for (var i = 0; i < n; i++) { lx.push(v.x[i], v.x[n + i], null); ly.push(v.y[i], v.y[n + i], null); }
-          tr.push({type: "scatter", mode: "lines", x: lx, y: ly, hoverinfo: "skip", showlegend: false, line: {color: "rgba(80,80,80,0.12)", width: 1}});
-          for (var b = 0; b < 2; b++) tr.push({type: "scatter", mode: "markers", name: esc(meta.modalities[b]), hoverinfo: "none",
-            x: v.x.slice(b * n, (b + 1) * n), y: v.y.slice(b * n, (b + 1) * n), customdata: Array.from({length: n}, function (_, i) { return i; }),
-            marker: {color: MOD_COLORS[b], size: 3, opacity: 0.6}});
-        }
-        fig.setAttribute("data-state", st.model + "|" + st.view);
-        return Plotly.react(div, tr, {height: 520, margin: {l: 10, r: 10, t: 10, b: 10}, dragmode: "pan", hovermode: "closest", modebar: MODEBAR,
-          xaxis: {visible: false}, yaxis: {visible: false}, legend: {x: 0, y: 1}, paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)"}, NOSELECT_CONFIG)
-          .then(function () {
-            if (bound) return;
-            bound = true;
-            div.on("plotly_hover", function (ev) {
-              var i = ev.points[0].customdata;
-              if (i === undefined) return;
-              panel.show(items.modalities.map(function (_, b) { return itemNode(items, b, i); }));
-            });
-          });
-      });
-    }
-    return getJSON(meta.items).then(function (it) { items = it; return update(); });
-  }
-
   var VIEWS = {explorer: mountExplorer, comparison: mountComparison, inmodal: mountInmodal,
-               landscape: mountLandscape, augmentations: mountAugmentations, large: mountLarge};
-  /* views of other asset files register here, with the helpers they share (assets/tiles.js: the large page) */
-  window.clipFigures = {views: VIEWS, h: h, url: url, getJSON: getJSON, esc: esc, fmt: fmt, select: select, Panel: Panel, itemNode: itemNode, readState: readState, writeState: writeState, MODEBAR: MODEBAR, PLOT_CONFIG: PLOT_CONFIG, NOSELECT_CONFIG: NOSELECT_CONFIG, MOD_COLORS: MOD_COLORS, SIM_SCALE: SIM_SCALE};
+               landscape: mountLandscape, augmentations: mountAugmentations};
+  /* views of other asset files register here, with the helpers they share (assets/tiles.js: "large", the large page) */
+  window.clipFigures = {views: VIEWS, h: h, url: url, getJSON: getJSON, gunzip: gunzip, esc: esc, fmt: fmt, select: select, Panel: Panel, itemNode: itemNode, readState: readState, writeState: writeState, MODEBAR: MODEBAR, PLOT_CONFIG: PLOT_CONFIG, NOSELECT_CONFIG: NOSELECT_CONFIG, MOD_COLORS: MOD_COLORS, SIM_SCALE: SIM_SCALE};
 
   function mount(fig) {
     if (fig.dataset.mounted) return;

@@ -3,10 +3,10 @@
  *
  * The heatmap is drawn from a tile pyramid the exporter wrote (exporters/analysis/tiles.py,
  * exporters/figures/large.py): level p pools p x p cells (block mean and block max), level 1 holds the
- * similarities themselves; each tile is 256 x 256 uint8 codes (value = offset + code * scale), of the
- * symmetric matrix only tiles (i, j) with i <= j. The page shows the finest level whose cells in view
- * are no more than the plot's width in pixels, and fetches only the tiles in view (cached) as the
- * reader zooms and pans (plotly_relayout). It computes nothing but that choice and the decoding.
+ * similarities themselves; each tile is 256 x 256 uint8 codes (value = offset + code * scale), gzipped,
+ * of the symmetric matrix only tiles (i, j) with i <= j. The page shows the finest level that puts at
+ * most as many cells across the view as the overview has, and fetches only the tiles in view (cached)
+ * as the reader zooms and pans (plotly_relayout). It computes nothing but that choice and the decoding.
  * Registers itself as the "large" view of figures.js (window.clipFigures). Captions are untrusted:
  * set with textContent (figures.js's itemNode), escaped before Plotly sees them.
  */
@@ -45,10 +45,12 @@
           if (!r.ok) throw new Error(rel + ": HTTP " + r.status);
           return r.arrayBuffer();
         }).then(function (buf) {
-          var q = new Uint8Array(buf), need = rows * cols * lv.planes.length;
+          py.bytes += buf.byteLength;   // as fetched (gzipped)
+          return F.gunzip(buf);
+        }).then(function (q) {
+          var need = rows * cols * lv.planes.length;
           if (q.length !== need) throw new Error(rel + ": " + q.length + " bytes, expected " + need);
           var t = {rows: rows, cols: cols, q: q};
-          py.bytes += q.length;
           loaded.set(k, t);
           pending.delete(k);
           return t;
@@ -78,9 +80,11 @@
       }
       return meta.offset + t.q[plane * t.rows * t.cols + k] * meta.scale;
     };
-    /* the coarsest level whose cells across a span of full-resolution rows fit in `px` pixels */
-    py.levelFor = function (span, px) {
-      for (var k = 0; k < levels.length; k++) if (span / levels[k].p <= px) return levels[k].p;
+    /* the finest level that shows a span of full-resolution rows in at most meta.view_cells cells
+     * across (as many as the overview has): the whole matrix is the overview, and any view costs at
+     * most that many cells squared, plus the edges of the tiles it touches */
+    py.levelFor = function (span) {
+      for (var k = 0; k < levels.length; k++) if (span / levels[k].p <= meta.view_cells) return levels[k].p;
       return levels[levels.length - 1].p;
     };
     return py;
@@ -142,8 +146,7 @@
       var cx = [Math.min(rg.x[0], rg.x[1]), Math.max(rg.x[0], rg.x[1])], cy = [Math.min(rg.y[0], rg.y[1]), Math.max(rg.y[0], rg.y[1])];
       var c0 = Math.max(0, Math.floor(cx[0] + 0.5)), c1 = Math.min(N - 1, Math.floor(cx[1] + 0.5));
       var r0 = Math.max(0, Math.floor(cy[0] + 0.5)), r1 = Math.min(N - 1, Math.floor(cy[1] + 0.5));
-      var fl = heatDiv._fullLayout, px = fl && fl._size ? Math.max(fl._size.w, 100) : 500;
-      var p = py.levelFor(Math.max(c1 - c0 + 1, r1 - r0 + 1), px);
+      var p = py.levelFor(Math.max(c1 - c0 + 1, r1 - r0 + 1));
       return {p: p, r0: py.cellOf(p, r0), r1: py.cellOf(p, r1) + 1, c0: py.cellOf(p, c0), c1: py.cellOf(p, c1) + 1, rg: rg};
     }
     function heatHeight() {   // square cells filling the column: its width less the margins and the colour bar
@@ -181,7 +184,7 @@
           xaxis: {range: v.rg.x, tickvals: tv, ticktext: lbl, showgrid: false, zeroline: false, constrain: "domain"},
           yaxis: {range: v.rg.y, tickvals: tv, ticktext: lbl, showgrid: false, zeroline: false, scaleanchor: "x", constrain: "domain"},
           shapes: markShapes(), paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)"};
-        return Plotly.react(heatDiv, [tr, frame], layout, F.PLOT_CONFIG).then(function () {
+        return Plotly.react(heatDiv, [tr, frame], layout, F.NOSELECT_CONFIG).then(function () {
           heatDiv.dataset.level = String(v.p);
           heatDiv.dataset.view = key;
           fig.dataset.tilesRequested = String(py.requested);
@@ -249,23 +252,25 @@
             x: v.x.slice(b * n, (b + 1) * n), y: v.y.slice(b * n, (b + 1) * n), customdata: idx,
             marker: {color: F.MOD_COLORS[b], size: 3, opacity: 0.6}});
         }
-        tr.push({type: "scatter", mode: "lines+markers", x: [], y: [], hoverinfo: "skip", showlegend: false, name: "highlight",
-                 marker: {size: 13, color: "rgba(0,0,0,0)", line: {color: HIGHLIGHT, width: 2.5}}, line: {color: HIGHLIGHT, width: 2}});
-        scat.hl = tr.length - 1;
         fig.dataset.state = st.model + "|" + st.view;
         return Plotly.react(scatDiv, tr, {height: heatHeight(), margin: {l: 10, r: 10, t: 10, b: 10}, dragmode: "pan", hovermode: "closest", modebar: F.MODEBAR,
-          xaxis: {visible: false}, yaxis: {visible: false}, legend: {x: 0, y: 1}, paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)"}, F.NOSELECT_CONFIG);
+          xaxis: {visible: false}, yaxis: {visible: false}, legend: {x: 0, y: 1}, shapes: [],
+          paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)"}, F.NOSELECT_CONFIG);
       });
     }
-    /* mark items [[modality, item], ...] in the scatter, joined by a line */
+    /* mark items [[modality, item], ...] in the scatter: rings of a fixed size in pixels, joined by a line
+     * (shapes, not a trace: the scatter's traces stay the data) */
     function highlightScatter(list) {
-      var v = scat.v, x = [], y = [];
+      var v = scat.v, s = [], prev = null;
       list.forEach(function (ai) {
-        var k = scat.concat ? ai[1] : ai[0] * n + ai[1];
-        x.push(v.x[k]); y.push(v.y[k]);
+        var k = scat.concat ? ai[1] : ai[0] * n + ai[1], x = v.x[k], y = v.y[k];
+        if (prev) s.push({type: "line", xref: "x", yref: "y", x0: prev[0], y0: prev[1], x1: x, y1: y, line: {color: HIGHLIGHT, width: 2}});
+        s.push({type: "circle", xref: "x", yref: "y", xsizemode: "pixel", ysizemode: "pixel", xanchor: x, yanchor: y,
+                x0: -7, x1: 7, y0: -7, y1: 7, line: {color: HIGHLIGHT, width: 2.5}});
+        prev = [x, y];
       });
       fig.dataset.scatterMarked = list.map(function (ai) { return ai.join(":"); }).join(",");
-      return Plotly.restyle(scatDiv, {x: [x], y: [y]}, [scat.hl]);
+      return Plotly.relayout(scatDiv, {shapes: s});
     }
 
     function bind() {

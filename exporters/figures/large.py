@@ -14,6 +14,7 @@ the explorer's heatmap (exporters/analysis/tiles.py).
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import math
 
@@ -29,7 +30,7 @@ from exporters.pairs import EmbeddingSet, PairedDataset
 
 ID = "large"
 TEMPLATE = "large"
-PYRAMID_VERSION = 1
+PYRAMID_VERSION = 2   # 2: tiles gzipped
 
 
 def build(ctx: FigureContext, section: str = "large", **_: object) -> dict | None:
@@ -69,7 +70,8 @@ def _write_bytes(ctx: FigureContext, rel: str, data: bytes) -> str:
 
 def _pyramid_arrays(e: np.ndarray, n: int, texts: list[str] | None, rows: np.ndarray, cols: np.ndarray) -> dict:
     """Everything the heatmap needs, as arrays for the cache: the order, the tiles in one blob with an
-    index (p, ti, tj, start, length), the scale and the overview's diagonal summary."""
+    index (p, ti, tj, start, length), the scale and the overview's diagonal summary. Tiles are gzipped
+    here (mtime 0: byte-identical), as the explorer's matrices: hosts seldom compress octet-stream."""
     c = tiles.leaf_cluster_order(rows, cols, 10, texts)
     order = np.asarray(c.order)
     m = e.shape[0] // n
@@ -77,7 +79,8 @@ def _pyramid_arrays(e: np.ndarray, n: int, texts: list[str] | None, rows: np.nda
     sc = tiles.value_scale(*tiles.similarity_range(eo))
     factors = tiles.pool_factors(n, m)
     index, chunks, start = [], [], 0
-    for p, ti, tj, data in tiles.pyramid(eo, n, factors, sc):
+    for p, ti, tj, raw in tiles.pyramid(eo, n, factors, sc):
+        data = gzip.compress(raw, compresslevel=9, mtime=0)
         index.append((p, ti, tj, start, len(data)))
         chunks.append(data)
         start += len(data)
@@ -118,8 +121,9 @@ def heatmap(ctx: FigureContext, section: str, ds: PairedDataset, mid: str, emb: 
             "clusters": {"key": f"{names[1]}_{names[0]}", "sizes": arr["sizes"].tolist(),
                          "labels": [str(v) for v in arr["labels"]]},
             "tile": tiles.TILE, "levels": [levels[p] for p in sorted(levels)], "overview": overview,
+            "view_cells": tiles.OVERVIEW,   # cells across a view, at most (the page picks its level by it)
             "offset": offset, "scale": scale, "max_abs_error": math.ceil(scale / 2 * 1e6) / 1e6,
-            "tiles": base + "/{p}/{i}-{j}.bin"}
+            "tiles": base + "/{p}/{i}-{j}.bin", "gzip": True}
     src = ctx.write_json(f"data/{slug(section)}/heatmap-{slug(mid)}.json", meta)
     return {"model": mid, "label": meta["label"], "src": src, "cells": (m * n) ** 2,
             "levels": sorted(levels), "overview": overview, "max_abs_error": meta["max_abs_error"],

@@ -123,8 +123,8 @@ def test_explorer_payload_contents(synthetic_cfg, tmp_path):
     ctx = FigureContext(world, tmp_path, cache_root(), dict(world.config.options))
     d = FIGURES["explorer"].build(ctx, section="main")
     assert d["n"] == 24 and d["states"] == ["open", "closed"] and d["projections"] == ["PCA", "TSNE"]
-    model = json.loads((tmp_path / d["models"][0]["src"]).read_text())
-    meta = model["states"]["open"]["sim"]
+    assert sorted(d["models"][0]["states"]) == ["closed", "open"]          # one file per state
+    meta = json.loads((tmp_path / d["models"][0]["states"]["open"]).read_text())["sim"]
     import gzip
     raw = (tmp_path / meta["src"]).read_bytes()
     assert meta["encoding"] == "u8-upper" and meta["gzip"] and len(gzip.decompress(raw)) == 48 * 49 // 2

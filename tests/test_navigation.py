@@ -108,8 +108,7 @@ def test_hovered_similarity_is_the_exporters_within_the_stated_bound(served):
     from exporters.world import World
 
     cfg, site, base, b = served
-    model = json.loads((site / "data" / "main" / "ModelA.json").read_text())
-    meta = model["states"]["open"]["sim"]
+    meta = json.loads((site / "data" / "main" / "ModelA-open.json").read_text())["sim"]
     assert meta["encoding"] == "u8-upper" and meta["src"].endswith(".bin") and "b64" not in meta
     world = World(load_config(cfg))
     ds, emb = world.dataset("main"), world.embeddings("ModelA", "main")

@@ -316,9 +316,8 @@
     function update() {
       writeState(id, {model: st.model, proj: st.proj, gap: st.gap, cluster: st.cluster, ckey: st.ckey, filter: st.filter, stretch: st.stretch});
       var entry = meta.models.filter(function (m) { return m.id === st.model; })[0];
-      return getJSON(entry.src).then(function (md) {
-        var stt = md.states[st.gap ? "closed" : "open"];
-        return getMatrix(stt.sim).then(function (sim) { return draw(md, stt, sim); });
+      return getJSON(entry.states[st.gap ? "closed" : "open"]).then(function (stt) {
+        return getMatrix(stt.sim).then(function (sim) { return draw(entry, stt, sim); });
       });
     }
 
@@ -477,8 +476,7 @@
     function update() {
       writeState(id, {gap: st.gap, proj: st.proj});
       return Promise.all(cards.map(function (c) {
-        return getJSON(c.m.src).then(function (md) {
-          var stt = md.states[st.gap ? "closed" : "open"];
+        return getJSON(c.m.states[st.gap ? "closed" : "open"]).then(function (stt) {
           return getMatrix(stt.sim).then(function (sim) { return [stt, sim]; });
         }).then(function (r) {
           var stt = r[0], sim = r[1];

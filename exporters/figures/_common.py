@@ -414,9 +414,11 @@ def section_payload(ctx: FigureContext, role: str, dataset: PairedDataset | None
         for st in states.values():
             zlo = min(zlo, st["sim"]["offset"])
         label = _label(ctx, mid)
-        data = {"model": mid, "label": label, "logit_scale": emb.logit_scale, "states": states}
-        url = ctx.write_json(f"data/{slug(role)}/{slug(mid)}.json", data)
-        entries.append({"id": mid, "label": label, "src": url, "logit_scale": emb.logit_scale,
+        # one file per state: a reader fetches only the state shown (the comparison shows 'open' only)
+        urls = {k: ctx.write_json(f"data/{slug(role)}/{slug(mid)}-{k}.json",
+                                  {"model": mid, "label": label, "logit_scale": emb.logit_scale, "state": k, **v})
+                for k, v in states.items()}
+        entries.append({"id": mid, "label": label, "states": urls, "logit_scale": emb.logit_scale,
                         "loss_bounds": loss_bounds(emb.logit_scale, min(ctx.batch_size, len(dataset))),
                         "training": training_record(ctx, mid),
                         "metrics": {k: v["metrics"] for k, v in states.items()}})

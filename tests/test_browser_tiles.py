@@ -134,6 +134,8 @@ def test_overview_then_tiles_on_zoom(large_site):
     assert sorted(_bins(w)) == sorted(f"8/{i}-{j}" for i in range(nt) for j in range(i, nt))
     first = sum(b for u, b in w.responses if u.endswith(".bin") or u.endswith(s["fig"]["heatmap"]["src"]))
     assert first == s["fig"]["heatmap"]["first_view_bytes"]
+    # the items (captions, thumbnail URLs) wait for the reader's pointer: not part of the first view
+    assert not any(u.endswith(s["fig"]["items"]) for u, _ in w.responses)
     ARTIFACTS.mkdir(exist_ok=True)
     page.locator(FIG).screenshot(path=str(ARTIFACTS / "tiles-overview.png"))
 

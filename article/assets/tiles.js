@@ -207,19 +207,41 @@
       }
       return {single: false, a: a, b: b, rows: [fr0, fr1], cols: [fc0, fc1], mean: py.value(p, r, c, 0), max: py.value(p, r, c, 1), plane: plane, row: fr0, col: fc0};
     }
+    /* the items (captions and thumbnail URLs, 0.5 MB at 5,000 pairs) are not part of the first view:
+     * fetched when the pointer or the focus first enters the figure; until they arrive the panel says so */
+    var itemsPromise = null, lastShow = null;
+    function loadItems() {
+      if (!itemsPromise) itemsPromise = F.getJSON(meta.items).then(function (it) {
+        items = it;
+        fig.dataset.items = "loaded";
+        if (lastShow) lastShow();
+      });
+      return itemsPromise;
+    }
+    function withItems(show) {
+      lastShow = show;
+      if (items) return show();
+      panel.show([h("p", {className: "fx-hint", text: "Loading the items…"})]);
+      loadItems();
+    }
     function showCell(r, c) {
       cursor = [r, c];
       var ci = cellInfo(r, c);
       if (ci.single) {
-        panel.show([F.itemNode(items, ci.a, ci.i, "Row"), F.itemNode(items, ci.b, ci.j, "Column")],
-                   "Cosine similarity " + F.fmt(ci.value, 3) + " (±" + hm.max_abs_error + ")");
+        withItems(function () {
+          panel.show([F.itemNode(items, ci.a, ci.i, "Row"), F.itemNode(items, ci.b, ci.j, "Column")],
+                     "Cosine similarity " + F.fmt(ci.value, 3) + " (±" + hm.max_abs_error + ")");
+          fig.dataset.cell = [ci.a, ci.i, ci.b, ci.j].join(",");
+        });
+        return ci;
       } else {
+        lastShow = null;
         panel.show([h("p", {text: "This cell summarises " + (ci.rows[1] - ci.rows[0]) + " × " + (ci.cols[1] - ci.cols[0]) + " similarities: " +
           hm.modalities[ci.a] + " rows " + (ci.rows[0] - ci.a * n + 1) + "–" + (ci.rows[1] - ci.a * n) + " × " +
           hm.modalities[ci.b] + " columns " + (ci.cols[0] - ci.b * n + 1) + "–" + (ci.cols[1] - ci.b * n) +
           " of the ordered matrix. Block mean " + F.fmt(ci.mean, 3) + ", block maximum " + F.fmt(ci.max, 3) + ". Zoom in to see single pairs."})]);
       }
-      fig.dataset.cell = ci.single ? [ci.a, ci.i, ci.b, ci.j].join(",") : "";
+      fig.dataset.cell = "";
       return ci;
     }
     function markCell(ci) {   // click: mark the cell in the heatmap and its two items in the scatter
@@ -296,7 +318,7 @@
       scatDiv.on("plotly_hover", function (ev) {
         var i = ev.points[0].customdata;
         if (i === undefined || i === null) return;
-        panel.show(items.modalities.map(function (_, b) { return F.itemNode(items, b, i); }));
+        withItems(function () { panel.show(items.modalities.map(function (_, b) { return F.itemNode(items, b, i); })); });
         marks = [{row: pos(i)}, {row: n + pos(i)}];
         Plotly.relayout(heatDiv, {shapes: markShapes()});
         fig.dataset.rowsMarked = pos(i) + "," + (n + pos(i));
@@ -311,9 +333,10 @@
 
     fig.fx = {state: st, showCell: showCell, centre: centre, pyramid: function () { return py; },
               drawn: function () { return drawn; }, heatmap: function () { return hm; }};
-    return Promise.all([F.getJSON(meta.items), F.getJSON(meta.heatmap.src)]).then(function (r) {
-      items = r[0];
-      hm = r[1];
+    mount.addEventListener("pointerenter", loadItems);
+    mount.addEventListener("focusin", loadItems);
+    return F.getJSON(meta.heatmap.src).then(function (r) {
+      hm = r;
       hm.pos = new Array(n);
       hm.order.forEach(function (i, k) { hm.pos[i] = k; });
       py = Pyramid(hm);

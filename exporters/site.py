@@ -85,6 +85,10 @@ def _copy_assets(out_dir: Path) -> None:
     shutil.copyfile(bundle, out_dir / name)
 
 
+class _NotYet(Exception):
+    """A page asked for a figure the parallel worker has not finished: render it later."""
+
+
 class _Pages:
     """The Jinja globals a page template uses: figure(), metrics(), has(), notes."""
 
@@ -95,11 +99,19 @@ class _Pages:
         self.dom_ids: set[str] = set()
         self.figures: list[dict] = []
         self.page = ""
+        self.offload = None     # exporters/parallel.py: a worker computing the heaviest figure
+        self.defer = False      # True while pages that wait for the worker may be put off
 
     def data(self, fid: str, section: str | None = None) -> dict | None:
         if fid not in FIGURES:
             raise UserError(f"page {self.page}: unknown figure {fid!r}; known: {', '.join(FIGURES)}")
         key = (fid, section)
+        if key not in self.cache and self.offload is not None and key in self.offload.keys:
+            if self.defer and not self.offload.ready():
+                raise _NotYet(key)          # render this page after the others (export_world)
+            done, result = self.offload.take(key, self.ctx)
+            if done:
+                self.cache[key] = result
         if key not in self.cache:
             kwargs = {} if section is None else {"section": section}
             try:
@@ -190,20 +202,42 @@ def export_world(world: Any, out_dir: Path, cache_dir: Path | None = None) -> di
     env.globals.update(figure=pages.figure, metrics=pages.metrics, has=pages.has, data=pages.data,
                        title=world.config.title, config=world.config, copies=lambda: _copies(world.config))
     _copy_assets(out_dir)   # the article's JS and CSS, plotly once
-    written = []
-    for src in sorted(_shipped("article", "pages").glob("*.md.j2")):
-        pages.page = src.name
-        pages.dom_ids = set()
-        text = env.get_template(src.name).render()
-        dst = out_dir / src.name[:-3]
-        dst.write_text(text, encoding="utf-8")
-        written.append(dst.name)
+    from exporters import parallel
+
+    sources = sorted(_shipped("article", "pages").glob("*.md.j2"))
+    pages.offload = parallel.start(world, out_dir, ctx.cache_dir)
+    try:
+        pages.defer, later = pages.offload is not None, []
+        for src in sources:
+            if not _render_page(env, pages, src, out_dir):
+                later.append(src)
+        pages.defer = False
+        for src in later:               # the pages that wait for the worker, now that the rest is done
+            _render_page(env, pages, src, out_dir)
+    finally:
+        if pages.offload is not None:
+            pages.offload.close()
+    order = {src.name: i for i, src in enumerate(sources)}
+    pages.figures.sort(key=lambda f: order[f["page"]])   # as one process renders them: in page order
+    written = [src.name[:-3] for src in sources]
     summary = {"pages": written, "figures": pages.figures, "notes": pages.errors,
                "data_bytes": dict(sorted(ctx.written.items()))}
     ctx.write_json("data/manifest.json", {"pages": written, "figures": pages.figures, "notes": pages.errors})
     if hasattr(world, "provenance"):  # origin and checksum of every model's weights, per dataset
         ctx.write_json("data/provenance.json", {"embeddings": world.provenance()})
     return summary
+
+
+def _render_page(env: jinja2.Environment, pages: _Pages, src: Path, out_dir: Path) -> bool:
+    """Render one page source into out_dir; False (nothing written) when it must wait for the worker."""
+    pages.page, pages.dom_ids, before = src.name, set(), len(pages.figures)
+    try:
+        text = env.get_template(src.name).render()
+    except _NotYet:
+        del pages.figures[before:]
+        return False
+    (out_dir / src.name[:-3]).write_text(text, encoding="utf-8")
+    return True
 
 
 def _cache_root() -> Path:

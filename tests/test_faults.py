@@ -7,7 +7,8 @@ Every case feeds the real program a fault and classifies what it did:
   crash  - a traceback or another exit code.
 Each test asserts `good`; the table of all verdicts is written to tests/artifacts/fault-table.md.
 
-Builds run `python -m exporters` in a subprocess on an 8-pair reference dataset (about 5 s each).
+Builds run `python -m exporters` in a subprocess on an 8-pair reference dataset (about 5 s each), so
+the module is marked `build` (not in `make check`'s fast lane).
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ from PIL import Image, ImageOps
 from browser_support import _embeddings, _write_folder
 from conftest import ROOT
 from exporters.errors import UserError
+
+pytestmark = pytest.mark.build
 
 # -- verdicts -----------------------------------------------------------------------------------------
 VERDICTS: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
@@ -197,7 +200,7 @@ def test_site_new_empty_own_and_older_build_are_replaced(tmp_path):
     p = cli("build", "--config", str(cfg), "--site", str(site))
     first = site_id(site)
     expect(1, verdict(p, error=False, check=lambda: first is not None), p)
-    p = cli("build", "--config", str(cfg), "--site", str(site))
+    p = cli("build", "--config", str(cfg), "--site", str(site), "--force")   # unchanged inputs: forced
     expect(1, verdict(p, error=False, check=lambda: site_id(site) not in (None, first)), p)
     # an empty folder
     empty = tmp_path / "empty"
@@ -269,7 +272,7 @@ def test_killed_builds_never_leave_a_broken_site(tmp_path):
     try:
         for _ in range(6):
             child = subprocess.Popen([sys.executable, "-m", "exporters", "build", "--config", str(cfg), "--site",
-                                      str(site)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                      str(site), "--force"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
             try:
                 child.wait(rng.uniform(0.3, 1.05) * duration)

@@ -33,6 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--builder", choices=BUILDERS, default="mkdocs",
                    help="what assembles the pages: mkdocs (MkDocs + mkdocs-material) or zensical "
                         "(`zensical build`; pip install zensical) (default: %(default)s)")
+    b.add_argument("--force", action="store_true",
+                   help="rebuild even when the published site was built from the same inputs (config, "
+                        "data, models, templates, pages, assets, code, libraries: exporters/fingerprint.py)")
     b.set_defaults(func=run_build)
 
 
@@ -45,8 +48,12 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from exporters.site import build
+    from exporters.site import rebuild
 
-    out = build(args.config, args.site, args.cache, args.builder)
-    print(f"built {args.config} -> {out} ({args.builder})")
+    out, inputs, built = rebuild(args.config, args.site, args.cache, args.builder, args.force)
+    if built:
+        print(f"built {args.config} -> {out} ({args.builder})")
+    else:
+        print(f"up to date: {out} was built from these inputs (sha256 {inputs['sha256'][:12]}); "
+              "nothing rebuilt (--force rebuilds)")
     return 0

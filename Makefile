@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 CONFIG ?= configs/default.toml
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: site test chromium actionlint plotly-check reference-site bench clean
+.PHONY: site test check chromium actionlint plotly-check reference-site bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -19,6 +19,11 @@ site: $(STAMP)
 
 test: $(STAMP) chromium actionlint plotly-check
 	$(BIN)/python -m pytest -q
+
+# the fast lane (under a minute): no browser, no site builds, nothing slow (markers in pyproject.toml)
+FAST := not browser and not build and not slow
+check: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "$(FAST)"
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
@@ -49,8 +54,10 @@ $(PLOTLY_STAMP): tools/plotly/package.json tools/plotly/package-lock.json tools/
 reference-site: $(STAMP)
 	$(BIN)/python -m exporters build --config configs/reference.toml
 
-bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+# every figure of issue 11 into one JSON file (benchmarks/run.py; each part also runs alone)
+BENCH_OUT ?= build/bench.json
+bench: site
+	$(BIN)/python benchmarks/run.py --out $(BENCH_OUT)
 
 clean:
 	rm -rf site .site-builds build .cache .embeddings-cache

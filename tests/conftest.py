@@ -46,3 +46,15 @@ except ImportError:  # pragma: no cover
 _CACHE = tempfile.mkdtemp(prefix="exporters-test-cache-")
 os.environ["EXPORTERS_CACHE"] = _CACHE
 atexit.register(shutil.rmtree, _CACHE, True)
+
+
+@pytest.fixture(autouse=True)
+def _temporary_cache_only():
+    """Each test starts and ends with the session's temporary cache: a test that points
+    EXPORTERS_CACHE elsewhere must put it back (monkeypatch does), and nothing reaches the
+    repository's .embeddings-cache through the default."""
+    from exporters.cache import cache_root
+
+    assert os.environ.get("EXPORTERS_CACHE") == _CACHE and cache_root() == Path(_CACHE)
+    yield
+    assert os.environ.get("EXPORTERS_CACHE") == _CACHE, "a test left EXPORTERS_CACHE pointing elsewhere"

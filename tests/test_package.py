@@ -29,6 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PAGES = ["index.html", "gap/index.html", "explorer/index.html", "modalities/index.html",
          "augmentations/index.html", "world/index.html", "large/index.html", "data/index.html"]
 
+pytestmark = pytest.mark.build   # builds a wheel, installs it and builds an article with it
+
 
 def _run(cmd: list[str], cwd: Path, env: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
     r = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,

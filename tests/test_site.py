@@ -11,6 +11,8 @@ from browser_support import synthetic_site
 from exporters.errors import UserError
 from exporters.site import build
 
+pytestmark = pytest.mark.build   # every test here reads a built site
+
 
 @pytest.fixture(scope="session")
 def site(tmp_path_factory):

@@ -55,6 +55,7 @@ def zensical_site(tmp_path_factory):
     return site
 
 
+@pytest.mark.build
 def test_zensical_build_has_every_page_and_figure(zensical_site, tmp_path_factory):
     site = zensical_site
     _, mk_site = synthetic_site(tmp_path_factory.mktemp("synthetic-site"))
@@ -81,6 +82,7 @@ def test_zensical_build_has_every_page_and_figure(zensical_site, tmp_path_factor
     assert "&lt;script&gt;alert(" in index and "<script>alert" not in index
 
 
+@pytest.mark.build
 def test_staging_config_and_cache_are_left_with_the_staging_folder(zensical_site):
     builds = zensical_site.parent / f".{zensical_site.name}-builds"
     assert sorted(p.name for p in builds.iterdir() if p.name != "lock") == [zensical_site.resolve().name]
@@ -101,6 +103,7 @@ def test_zensical_config_is_written_for_the_stage(tmp_path):
     assert "custom_dir" not in cfg["theme"]
 
 
+@pytest.mark.build
 def test_zensical_warning_fails_the_build_in_one_line(tmp_path):
     from exporters.site import zensical_build
 

@@ -217,9 +217,11 @@ def _digest(arrays: list[np.ndarray]) -> str:
 
 
 def cached_projection(ctx: FigureContext, e: np.ndarray, method: str) -> np.ndarray:
+    """project(e, method), from the cache when the same points were projected with the same settings."""
+    from exporters.analysis.projection import VERSION
     from exporters.cache import cached_arrays
 
-    parts = {"what": "projection", "method": method, "seed": SEED, "data": _digest([e]), "v": 1}
+    parts = {"what": "projection", "method": method, "seed": SEED, "data": _digest([e]), "v": VERSION}
     arrays, _ = cached_arrays(parts, lambda: {"p": project(e, method)}, ctx.cache_dir / "projections")
     return arrays["p"]
 

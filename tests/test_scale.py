@@ -21,6 +21,7 @@ import pytest
 from exporters.analysis.gap import gap_vector, modality_distance
 from exporters.analysis.retrieval import content_groups, recall_at_k
 from exporters.cli import main
+from exporters.errors import UserError
 from exporters.pairs import Modality, PairedDataset
 from exporters.scale import reference as ref
 from exporters.scale.manifest import shapes_manifest, write_manifest
@@ -461,12 +462,23 @@ def test_ray_survives_a_killed_worker(work: Path, manifest: Path, local_out: Pat
 
 
 @pytest.mark.slow
-def test_ray_resume_does_only_the_missing_shard(work: Path, manifest: Path, ray_out: Path):
+def test_ray_resume_does_only_the_missing_shard(work: Path, manifest: Path, ray_out: Path, monkeypatch, capsys):
+    """A shard whose encoder raises is recorded as failed (exit 1, the slot named) and the job goes on;
+    a rerun does only what is missing."""
     out = work / "out-ray-resume"
     shutil.copytree(ray_out, out)
     before, _ = _load_all(out)
     gone = ShardSet(out).shards[3]
     shutil.rmtree(out / "shards" / gone["key"])
+    with monkeypatch.context() as m:
+        m.setenv("EXPORTERS_SCALE_FAULT", f"raise:{gone['slot']}")
+        assert main(_ray_args(manifest, out, "--workers", "2")) == 1
+    assert f"slots [{gone['slot']}]" in capsys.readouterr().err
+    rec = _latest_record(out)
+    assert rec["shards"]["failed"] == 1 and rec["shards"]["failed_slots"] == [gone["slot"]]
+    assert json.loads((out / "index.json").read_text())["shards"][gone["slot"]]["status"] == "missing"
+    with pytest.raises(UserError, match="unfinished"):
+        ShardSet(out)
     with warnings.catch_warnings(record=True) as seen:     # one shard left: a pool of one actor, no warning
         warnings.simplefilter("always")
         assert main(_ray_args(manifest, out, "--workers", "2")) == 0

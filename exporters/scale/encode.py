@@ -208,14 +208,19 @@ class ShardEncoder:
                 "dim": meta["dim"], "logit_scale": emb.logit_scale}
 
     def _maybe_fault(self, slot: int) -> None:
-        """Fault injection for the tests (EXPORTERS_SCALE_FAULT=kill:<slot>:<marker file>): the first
-        process to reach that slot writes its pid to the marker and dies by SIGKILL - no cleanup,
-        no exception, exactly as an out-of-memory kill or a lost node looks to Ray."""
+        """Fault injection for the tests (EXPORTERS_SCALE_FAULT). `kill:<slot>:<marker file>`: the
+        first process to reach that slot writes its pid to the marker and dies by SIGKILL - no
+        cleanup, no exception, exactly as an out-of-memory kill or a lost node looks to Ray.
+        `raise:<slot>`: encoding that slot raises, every time (a shard whose encoder fails)."""
         if not self.fault:
             return
         what, _, rest = self.fault.partition(":")
         target, _, marker = rest.partition(":")
-        if what != "kill" or int(target) != slot:
+        if int(target) != slot:
+            return
+        if what == "raise":
+            raise RuntimeError(f"injected fault in slot {slot} ({self.fault})")
+        if what != "kill":
             return
         try:
             fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)

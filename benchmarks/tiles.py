@@ -30,6 +30,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 TARGET_FIRST_VIEW = 300_000     # bytes
 TARGET_HOVER_MS = 50.0
 FIG = "figure[data-figure=large]"
+# (url, bytes as fetched) of every resource the page loaded, from its resource timing (complete when read)
+RESOURCES = "() => performance.getEntriesByType('resource').map(e => [e.name, e.encodedBodySize])"
 
 # time synthetic hovers over cells [[row, col], ...] of the heatmap `sel` (full-resolution coordinates)
 HOVER = """async ([sel, cells, pause]) => {
@@ -101,16 +103,16 @@ def measure(site: Path | None = None, cells: int = 40) -> dict:
         w = PageWatch(page)
         page.goto(base + "large/")
         w.wait_figures()
-        first = [(u, k) for u, k in w.responses if u.endswith(".bin") or u.endswith(hm["src"])]
+        first = [(u, k) for u, k in page.evaluate(RESOURCES) if u.endswith(".bin") or u.endswith(hm["src"])]
         first_bytes = sum(k for _, k in first)
         res["first_view"] = {"bytes": first_bytes, "requests": len(first), "exporter_count": hm["first_view_bytes"],
                              "items_json_bytes": (site / fig["items"]).stat().st_size}
         # one zoom to single pairs around a true pair: what it fetches
-        k0 = len(w.responses)
+        k0 = len(page.evaluate(RESOURCES))
         page.evaluate(f"() => document.querySelector('{FIG}').fx.centre({n // 3})")
         page.wait_for_function(f"() => document.querySelector('{FIG} .fx-tiles').dataset.level === '1' && "
                                f"document.querySelector('{FIG} .fx-tiles').getAttribute('aria-busy') === 'false'")
-        zoom = [(u, k) for u, k in w.responses[k0:] if u.endswith(".bin")]
+        zoom = [(u, k) for u, k in page.evaluate(RESOURCES)[k0:] if u.endswith(".bin")]
         res["zoom_to_pairs"] = {"tiles": len(zoom), "bytes": sum(k for _, k in zoom)}
         # hover at full zoom: cells around the centred pair
         xr, yr = page.evaluate(f"() => {{ const l = document.querySelector('{FIG} .fx-tiles')._fullLayout; "

@@ -102,8 +102,14 @@ def large_site(tmp_path_factory):
         yield {"base": base, "browser": b, "site": site, "fig": fig, "meta": meta, "items": items, "emb": (x, y)}
 
 
-def _bins(w: PageWatch) -> list[str]:
-    return [re.search(r"/tiles/[^/]+/(\d+/\d+-\d+)\.bin$", u).group(1) for u, _ in w.responses if u.endswith(".bin")]
+# (url, bytes as fetched) of every resource the page loaded so far, from the page's own resource timing
+# (PageWatch's response events may arrive after a wait_for_function has returned)
+RESOURCES = "() => performance.getEntriesByType('resource').map(e => [e.name, e.encodedBodySize])"
+
+
+def _bins(page) -> list[str]:
+    return [re.search(r"/tiles/[^/]+/(\d+/\d+-\d+)\.bin$", u).group(1) for u, _ in page.evaluate(RESOURCES)
+            if u.endswith(".bin")]
 
 
 def _level(p) -> str:
@@ -131,11 +137,11 @@ def test_overview_then_tiles_on_zoom(large_site):
     over = meta["levels"][-1]
     assert _level(page) == "8"
     nt = -(-over["size"] // meta["tile"])
-    assert sorted(_bins(w)) == sorted(f"8/{i}-{j}" for i in range(nt) for j in range(i, nt))
-    first = sum(b for u, b in w.responses if u.endswith(".bin") or u.endswith(s["fig"]["heatmap"]["src"]))
+    assert sorted(_bins(page)) == sorted(f"8/{i}-{j}" for i in range(nt) for j in range(i, nt))
+    first = sum(b for u, b in page.evaluate(RESOURCES) if u.endswith(".bin") or u.endswith(s["fig"]["heatmap"]["src"]))
     assert first == s["fig"]["heatmap"]["first_view_bytes"]
     # the items (captions, thumbnail URLs) wait for the reader's pointer: not part of the first view
-    assert not any(u.endswith(s["fig"]["items"]) for u, _ in w.responses)
+    assert not any(u.endswith(s["fig"]["items"]) for u, _ in page.evaluate(RESOURCES))
     ARTIFACTS.mkdir(exist_ok=True)
     page.locator(FIG).screenshot(path=str(ARTIFACTS / "tiles-overview.png"))
 
@@ -145,7 +151,7 @@ def test_overview_then_tiles_on_zoom(large_site):
     row, col = pos, n + pos                    # image `item` x text `item`: its true pair
     _zoom(page, row, col, 30)
     page.wait_for_function(f"() => document.querySelector('{FIG} .fx-tiles').dataset.level === '1'")
-    fine = [b for b in _bins(w) if b.startswith("1/")]
+    fine = [b for b in _bins(page) if b.startswith("1/")]
     # the tiles of the cells in view (plotly may widen one range to keep the cells square)
     xr, yr = page.evaluate(f"() => {{ const l = document.querySelector('{FIG} .fx-tiles')._fullLayout; "
                            "return [l.xaxis.range, l.yaxis.range]; }")
@@ -170,13 +176,19 @@ def test_overview_then_tiles_on_zoom(large_site):
         shown = float(re.search(r"Cosine similarity (-?[\d.]+)", note).group(1))
         assert abs(shown - float(x[i] @ y[j])) <= meta["max_abs_error"] + 5e-4   # 3 decimals shown
     assert page.eval_on_selector(f"{FIG} .fx-panel .fx-caption", "e => e.children.length") == 0   # text, not HTML
+    # the keyboard moves the same cell cursor: one to the right of the last hovered cell
+    page.focus(f"{FIG} .fx-tiles")
+    page.keyboard.press("ArrowRight")
+    r, c = row - 7, col + 12
+    page.wait_for_function(f"() => document.querySelector('{FIG}').dataset.cell === '0,{meta['order'][r]},1,{meta['order'][c - n]}'")
     page.locator(FIG).screenshot(path=str(ARTIFACTS / "tiles-zoomed-hover.png"))
 
     # click a cell: the scatter marks both items where the current view draws them
     r, c = row + 3, col - 5
     page.mouse.click(*page.evaluate(CELL_XY, [r, c]))
     i, j = meta["order"][r], meta["order"][c - n]
-    page.wait_for_function(f"() => document.querySelector('{FIG}').dataset.scatterMarked === '0:{i},1:{j}'")
+    page.wait_for_function(f"() => document.querySelector('{FIG}').dataset.scatterMarked")
+    assert page.eval_on_selector(FIG, "f => f.dataset.scatterMarked") == f"0:{i},1:{j}"
     rings = page.evaluate(f"() => document.querySelector('{FIG} .fx-large').layout.shapes"
                           ".filter(s => s.type === 'circle').map(s => [s.xanchor, s.yanchor])")
     view = json.loads((s["site"] / s["fig"]["models"][0]["src"]).read_text())["views"][s["fig"]["views"][0]]
@@ -220,7 +232,7 @@ def test_block_max_shows_what_the_mean_hides(large_site):
     diag = lambda m: np.array([m[k][half + k] for k in range(half)], float)  # noqa: E731
     assert (diag(z["max"]) >= diag(z["mean"]) - 1e-9).all() and diag(z["max"]).mean() > diag(z["mean"]).mean() + 0.05
     # both read from the same gzipped tiles: the overview was fetched once per page load, nothing finer
-    assert all("/8/" in u for u, _ in w.responses if u.endswith(".bin"))
+    assert all("/8/" in u for u, _ in page.evaluate(RESOURCES) if u.endswith(".bin"))
     raw = gzip.decompress((s["site"] / meta["tiles"].format(p=8, i=0, j=0)).read_bytes())
     assert len(raw) == 2 * min(256, size) ** 2
     assert w.errors == []

@@ -172,6 +172,7 @@
           for (var c = v.c0; c < v.c1; c++) row[c - v.c0] = py.value(v.p, r, c, plane);
           z[r - v.r0] = row;
         }
+        if (v.p !== drawn.p) cursor = null;   // the keyboard's cell was one of the former level
         drawn = {key: key, p: v.p, r0: v.r0, c0: v.c0, plane: plane};
         var lbl = hm.modalities.map(F.esc), tv = hm.modalities.map(function (_, b) { return b * n + (n - 1) / 2; });
         var tr = {type: "heatmap", z: z, x: edges(v.p, v.c0, v.c1), y: edges(v.p, v.r0, v.r1), zsmooth: false,

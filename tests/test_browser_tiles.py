@@ -191,7 +191,7 @@ def test_overview_then_tiles_on_zoom(large_site):
     assert page.eval_on_selector(FIG, "f => f.dataset.scatterMarked") == f"0:{i},1:{j}"
     rings = page.evaluate(f"() => document.querySelector('{FIG} .fx-large').layout.shapes"
                           ".filter(s => s.type === 'circle').map(s => [s.xanchor, s.yanchor])")
-    view = json.loads((s["site"] / s["fig"]["models"][0]["src"]).read_text())["views"][s["fig"]["views"][0]]
+    view = json.loads((s["site"] / s["fig"]["models"][0]["views"][s["fig"]["views"][0]]).read_text())
     assert rings == [[view["x"][i], view["y"][i]], [view["x"][n + j], view["y"][n + j]]]
 
     # scatter -> heatmap: hovering a point marks its rows, clicking it zooms the heatmap to its pair

@@ -261,8 +261,8 @@
     /* ---- the scatter (projections of the selected model) ---- */
     function drawScatter() {
       var m = meta.models.filter(function (x) { return x.id === st.model; })[0];
-      return F.getJSON(m.src).then(function (md) {
-        var v = md.views[st.view], tr = [], idx = Array.from({length: n}, function (_, i) { return i; });
+      return F.getJSON(m.views[st.view]).then(function (v) {
+        var tr = [], idx = Array.from({length: n}, function (_, i) { return i; });
         scat = {v: v, concat: st.view === "concat"};
         if (scat.concat) {
           tr.push({type: "scattergl", mode: "markers", x: v.x, y: v.y, name: "pairs", hoverinfo: "none", customdata: idx,

@@ -50,8 +50,9 @@ def build(ctx: FigureContext, section: str = "large", **_: object) -> dict | Non
                                ctx.cache_dir / "projections")
         views["oos"] = unit_box(np.vstack([arr["fit"], arr["proj"]]))
         views["concat"] = unit_box(cached_projection(ctx, concat_pairs([x, y]), "UMAP"))
-        url = ctx.write_json(f"data/{slug(section)}/{slug(mid)}.json", {"views": views})
-        out.append({"id": mid, "label": str(ctx.world.label(mid)), "src": url})
+        # one file a view: a reader fetches the view they open, not all three
+        urls = {v: ctx.write_json(f"data/{slug(section)}/{slug(mid)}-{v}.json", xy) for v, xy in views.items()}
+        out.append({"id": mid, "label": str(ctx.world.label(mid)), "views": urls})
     first = next(iter(models))
     return {"section": section, "n": len(ds), "dataset": ds.id, "items": items, "models": out,
             "modalities": [ds.modality(a).label, ds.modality(b).label],

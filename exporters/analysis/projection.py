@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 
 SEED = 31415  # the seed article's random_state, kept so layouts are comparable
-VERSION = 2   # of the settings below, part of every cached projection's key (2: UMAP epochs from LARGE_N)
+VERSION = 1   # of the settings below, part of every cached projection's key: raise it when they change
 
 # The warnings a projection is known to give and that say nothing about this build: (category,
 # regex that the start of the message must match, why it is harmless). Only these are silenced; any
@@ -36,21 +36,17 @@ def pca_2d(e: np.ndarray) -> np.ndarray:
     return PCA(n_components=2, svd_solver="full").fit_transform(np.asarray(e, float))
 
 
-LARGE_N, LARGE_EPOCHS = 2000, 200
-
-
 def _umap(n: int, seed: int, metric: str = "cosine"):
     with known_warnings_silenced():
         import umap
 
     # PCA initialisation: deterministic, and fast where the spectral one runs one ARPACK solve per
     # connected component of the neighbour graph (minutes on 10 000 clustered points).
-    # Epochs: umap-learn's own default is 500 up to 10,000 points and 200 above; from LARGE_N points
-    # we take 200, which keeps as many true neighbours at 10,000 points in 2/5 of the layout time
-    # (benchmarks/projections.py: umap_500_epochs against umap_200_epochs, knn_kept and knn_same)
+    # Epochs: umap-learn's default (500 up to 10,000 points). 200 were measured beside it at 10,000
+    # (benchmarks/projections.py): no faster there (the neighbour search dominates) and 1 % fewer
+    # true neighbours kept, so the default stays.
     return umap.UMAP(n_components=2, metric=metric, random_state=seed, n_jobs=1,
-                     n_neighbors=min(15, max(2, n - 1)), init="pca" if n > 4 else "random",
-                     n_epochs=LARGE_EPOCHS if n >= LARGE_N else None)
+                     n_neighbors=min(15, max(2, n - 1)), init="pca" if n > 4 else "random")
 
 
 def umap_2d(e: np.ndarray, seed: int = SEED) -> np.ndarray:

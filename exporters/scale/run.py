@@ -7,8 +7,10 @@ Engines:
   runs them on a pool of encoder actors, each loading the model once. Ray restarts a dead actor
   and retries its shard (Ray Data's actor defaults: `max_restarts=-1`, `max_task_retries=-1`); a
   shard whose encoder raises is recorded as failed (`DataContext.max_errored_blocks`) and left for
-  the next run. Without `--address` a single-node Ray cluster is
-  started in this process for the job (what the tests use on a 2-core machine); with it, the job
+  the next run. A pool the cluster cannot place (too few CPUs or GPUs) is refused with one line
+  instead of waiting for ever; Ray's warnings about its own deprecated settings are silenced by
+  category and message (RAY_KNOWN_WARNINGS), every other one gets through. Without `--address` a
+  single-node Ray cluster is started in this process for the job; with it, the job
   joins a running cluster (`ray start --head` ...), whose workers must see the manifest's files,
   the output folder and the model checkpoint at the same paths (shared storage).
 

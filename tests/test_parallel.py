@@ -1,0 +1,60 @@
+"""The large section's figure in a second process gives the same export as one process."""
+
+from __future__ import annotations
+
+import filecmp
+
+import pytest
+
+from browser_support import write_synthetic
+from exporters import parallel
+from exporters.errors import UserError
+
+
+def test_jobs_setting(monkeypatch):
+    monkeypatch.setenv(parallel.ENV, "1")
+    assert parallel.jobs() == 1
+    monkeypatch.setenv(parallel.ENV, "two")
+    with pytest.raises(UserError, match="EXPORTERS_JOBS='two'"):
+        parallel.jobs()
+    monkeypatch.delenv(parallel.ENV)
+    assert parallel.jobs() in (1, 2)
+
+
+def test_only_a_configuration_world_with_a_large_section_is_offloaded(tmp_path, monkeypatch):
+    from exporters.config import load_config
+    from exporters.world import World
+
+    monkeypatch.setenv(parallel.ENV, "2")
+    cfg = write_synthetic(tmp_path / "data")                         # no [sections.large]
+    assert parallel.start(World(load_config(cfg), tmp_path / "c"), tmp_path / "out", tmp_path / "c") is None
+    assert parallel.start(object(), tmp_path / "out", tmp_path / "c") is None
+
+
+def _tree(root):
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+@pytest.mark.build
+def test_two_processes_export_the_same_bytes_as_one(tmp_path, monkeypatch):
+    from exporters.config import load_config
+    from exporters.site import export_world
+    from exporters.world import World
+
+    cfg = write_synthetic(tmp_path / "data")
+    cfg.write_text(cfg.read_text() + '\n[sections.large]\ndataset = "main"\nmodels = ["ModelA", "ModelB"]\n')
+    taken = []
+    take = parallel.Offload.take
+    monkeypatch.setattr(parallel.Offload, "take", lambda self, key, ctx: taken.append(key) or take(self, key, ctx))
+    outs = {}
+    for jobs in ("2", "1"):
+        monkeypatch.setenv(parallel.ENV, jobs)
+        cache = tmp_path / f"cache-{jobs}"                          # each computes everything itself
+        outs[jobs] = tmp_path / f"out-{jobs}"
+        export_world(World(load_config(cfg), cache), outs[jobs], cache)
+    assert taken == [("large", None)]                               # the worker did the large figure
+    assert not list(tmp_path.glob("data/.worker-*")) and not list(tmp_path.glob(".worker-*"))
+    files = _tree(outs["1"])
+    assert files == _tree(outs["2"]) and "data/manifest.json" in files and "data/provenance.json" in files
+    _, mismatch, errors = filecmp.cmpfiles(outs["1"], outs["2"], files, shallow=False)
+    assert not mismatch and not errors

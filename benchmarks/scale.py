@@ -185,7 +185,7 @@ def write_synthetic(folder: Path, n: int, d: int, shard: int = 10_000, seed: int
     write_block_shards(folder, blocks())
 
 
-def memory_child(folder: Path, exact_max: int) -> dict:
+def memory_child(folder: Path, exact_max: int, knn_max: int | None = None) -> dict:
     import tracemalloc
 
     from exporters.scale.knn import recall_at_k
@@ -206,6 +206,9 @@ def memory_child(folder: Path, exact_max: int) -> dict:
     out["stream_rss_mb"] = _maxrss_mb()
     out["distance"], out["rmg"], out["uniformity_mode"] = m["gap"]["distance"], m["rmg"], u["mode"]
     out["sample"] = len(s["ids"])
+    if knn_max is not None and ss.n > knn_max:
+        tracemalloc.stop()
+        return out
     tracemalloc.reset_peak()
     out["peak_rss_reset"] = _reset_peak_rss()
     out["rss_before_knn_mb"] = _maxrss_mb()
@@ -246,7 +249,7 @@ def _reset_peak_rss() -> bool:
         return False
 
 
-def memory(work: Path, sizes: list[int], d: int, exact_max: int) -> list[dict]:
+def memory(work: Path, sizes: list[int], d: int, exact_max: int, knn_max: int | None = None) -> list[dict]:
     rows = []
     for n in sizes:
         folder = work / f"synthetic-{n}-{d}"
@@ -255,7 +258,8 @@ def memory(work: Path, sizes: list[int], d: int, exact_max: int) -> list[dict]:
             subprocess.run([sys.executable, __file__, "--write-synthetic", str(folder), "--n", str(n),
                             "--dim", str(d)], check=True)
             print(f"wrote {n} x {d} synthetic pairs in {time.perf_counter() - t0:.1f} s", flush=True)
-        p = subprocess.run([sys.executable, __file__, "--memory-child", str(folder), "--exact-max", str(exact_max)],
+        cmd = [sys.executable, __file__, "--memory-child", str(folder), "--exact-max", str(exact_max)]
+        p = subprocess.run(cmd + (["--knn-max", str(knn_max)] if knn_max is not None else []),
                            capture_output=True, text=True)
         if p.returncode:
             raise SystemExit(p.stderr[-3000:])
@@ -273,6 +277,7 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 50_000, 200_000])
     ap.add_argument("--dim", type=int, default=512)
     ap.add_argument("--exact-max", type=int, default=50_000)
+    ap.add_argument("--knn-max", type=int, help="skip R@k above this N (the streaming part alone)")
     ap.add_argument("--work", type=Path, help="working folder (default: a temporary one, removed)")
     ap.add_argument("--json", type=Path, help="also write the results here")
     ap.add_argument("--write-synthetic", type=Path, help=argparse.SUPPRESS)
@@ -283,7 +288,7 @@ def main() -> None:
         write_synthetic(a.write_synthetic, a.n, a.dim)
         return
     if a.memory_child:
-        print(json.dumps(memory_child(a.memory_child, a.exact_max)))
+        print(json.dumps(memory_child(a.memory_child, a.exact_max, a.knn_max)))
         return
     tmp = None
     if a.work is None:
@@ -298,7 +303,7 @@ def main() -> None:
     if a.part in ("all", "throughput"):
         results["throughput"] = throughput(a.work, a.pairs, a.shard_size)
     if a.part in ("all", "memory"):
-        results["memory"] = memory(a.work, a.sizes, a.dim, a.exact_max)
+        results["memory"] = memory(a.work, a.sizes, a.dim, a.exact_max, a.knn_max)
     print_tables(results)
     if a.json:
         a.json.write_text(json.dumps(results, indent=1))
@@ -321,9 +326,9 @@ def print_tables(r: dict) -> None:
               f"{'index MB':>9} {'R@k heap MB':>12} {'R@k maxRSS MB':>14} {'R@k s':>7}")
         b = r["memory"][0]
         for m in r["memory"]:
-            print(f"{m['n']:>8} {m['stream_peak_mb']:>15.1f} {m['stream_rss_mb']:>17.1f} {m['stream_s']:>9.1f} "
-                  f"{m['knn_mode']:>7} {m['knn_index_mb']:>9.1f} {m['knn_peak_heap_mb']:>12.1f} "
-                  f"{m['knn_rss_mb']:>14.1f} {m['knn_s']:>7.1f}")
+            knn = (f"{m['knn_mode']:>7} {m['knn_index_mb']:>9.1f} {m['knn_peak_heap_mb']:>12.1f} "
+                   f"{m['knn_rss_mb']:>14.1f} {m['knn_s']:>7.1f}") if "knn_mode" in m else f"{'(skipped)':>7}"
+            print(f"{m['n']:>8} {m['stream_peak_mb']:>15.1f} {m['stream_rss_mb']:>17.1f} {m['stream_s']:>9.1f} {knn}")
         for m in r["memory"][1:]:
             print(f"N x{m['n'] / b['n']:.0f} of {b['n']}: stream heap x{m['stream_peak_mb'] / b['stream_peak_mb']:.2f}, "
                   f"stream maxRSS x{m['stream_rss_mb'] / b['stream_rss_mb']:.2f}, stream time "

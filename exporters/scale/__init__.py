@@ -6,7 +6,7 @@
   arrays (the same object is a Ray Data actor or runs in this process); bad items are recorded
   and skipped, never given a vector.
 - `shards`: the output folder (one folder per shard under its content-hash key, an index, run
-  records) and `ShardSet`, its memory-mapped reader.
+  records) and `ShardSet`, its bounded reader (pread, not memory maps).
 - `run`: the `embed` job: plan, resume, the local and the Ray Data engine, the run record.
 - `stream`: gap, per-dimension gap, mean cosines, RMG, alignment, uniformity in bounded memory;
   `knn`: R@k against the full gallery with faiss; `sample`: a reproducible stratified sample.

@@ -1,4 +1,4 @@
-"""The output folder of `embed`, and `ShardSet`, the memory-mapped reader every streaming analysis uses.
+"""The output folder of `embed`, and `ShardSet`, the bounded reader (pread) every streaming analysis uses.
 
     OUT/index.json                    the manifest's shards in order (slot, rows, key, items, failed)
     OUT/shards/<key>/<m>.npy          (n, d) float32, L2-normalised rows of modality m, manifest order

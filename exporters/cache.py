@@ -64,7 +64,7 @@ def _warn(kind: str, message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
 
 
-def _write_atomic(root: Path, path: Path, suffix: str, write: Callable) -> None:
+def write_atomic(root: Path, path: Path, suffix: str, write: Callable) -> None:
     fd, tmp = tempfile.mkstemp(dir=root, suffix=suffix)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -96,8 +96,8 @@ def cached_arrays(parts: dict, compute: Callable[[], dict[str, np.ndarray]],
     arrays = compute()
     try:
         root.mkdir(parents=True, exist_ok=True)
-        _write_atomic(root, path, ".npz.tmp", lambda f: np.savez(f, **arrays))
-        _write_atomic(root, root / f"{key}.json", ".json.tmp",
+        write_atomic(root, path, ".npz.tmp", lambda f: np.savez(f, **arrays))
+        write_atomic(root, root / f"{key}.json", ".json.tmp",
                       lambda f: f.write(json.dumps(parts, sort_keys=True, indent=1, default=str).encode()))
     except OSError as exc:
         _warn("unwritable", f"cannot store cache entry {path} ({exc.strerror or type(exc).__name__}); "

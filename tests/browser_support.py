@@ -252,3 +252,30 @@ def synthetic_site(tmp_root: Path) -> tuple[Path, Path]:
 
 REFERENCE_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "reference.toml"
 REFERENCE_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "reference" / "amumo-article"
+
+
+# -- the smallest build: one reference model on 8 pairs (fault battery, rebuild tests) ---------------
+TINY = """
+title = "Tiny"
+[options]
+projections = ["PCA"]
+[datasets.main]
+source = "reference"
+path = "main"
+[models.A]
+source = "reference"
+logit_scale = 30
+[sections.main]
+dataset = "main"
+models = ["A"]
+"""
+
+
+def tiny(root: Path, text: str = TINY, n: int = 8) -> Path:
+    """An 8-pair reference dataset and a one-model configuration in `root`; returns the config path."""
+    root.mkdir(parents=True, exist_ok=True)
+    if not (root / "main").exists():
+        _write_folder(root, "main", [f"a thing number {i}" for i in range(n)], {"A": _embeddings(n, 2, 1.0, 1)})
+    cfg = root / "tiny.toml"
+    cfg.write_text(text)
+    return cfg

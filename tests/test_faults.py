@@ -37,7 +37,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from browser_support import _embeddings, _write_folder
+from browser_support import TINY, _embeddings, _write_folder, tiny
 from conftest import ROOT
 from exporters.errors import UserError
 
@@ -105,32 +105,6 @@ def expect(cls: int, v: str, p: subprocess.CompletedProcess | None = None) -> No
 
 
 # -- the smallest build ---------------------------------------------------------------------------
-TINY = """
-title = "Tiny"
-[options]
-projections = ["PCA"]
-[datasets.main]
-source = "reference"
-path = "main"
-[models.A]
-source = "reference"
-logit_scale = 30
-[sections.main]
-dataset = "main"
-models = ["A"]
-"""
-
-
-def tiny(root: Path, text: str = TINY, n: int = 8) -> Path:
-    """An 8-pair reference dataset and a one-model configuration in `root`; returns the config path."""
-    root.mkdir(parents=True, exist_ok=True)
-    if not (root / "main").exists():
-        _write_folder(root, "main", [f"a thing number {i}" for i in range(n)], {"A": _embeddings(n, 2, 1.0, 1)})
-    cfg = root / "tiny.toml"
-    cfg.write_text(text)
-    return cfg
-
-
 @pytest.fixture(scope="module")
 def world_tmp():
     """A world-readable scratch folder (pytest's own are 0700: an unprivileged child cannot enter)."""

@@ -10,39 +10,13 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from browser_support import _embeddings, _write_folder
+from browser_support import TINY, tiny
 from conftest import ROOT
 from exporters.config import load_config
 from exporters.fingerprint import changed, config_files, fingerprint, tree_digest
-
-TINY = """
-title = "Tiny"
-[options]
-projections = ["PCA"]
-[datasets.main]
-source = "reference"
-path = "main"
-[models.A]
-source = "reference"
-logit_scale = 30
-[sections.main]
-dataset = "main"
-models = ["A"]
-"""
-
-
-def tiny(root: Path, text: str = TINY) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    if not (root / "main").exists():
-        _write_folder(root, "main", [f"a thing number {i}" for i in range(8)], {"A": _embeddings(8, 2, 1.0, 1)})
-    cfg = root / "tiny.toml"
-    cfg.write_text(text)
-    return cfg
-
 
 def test_fingerprint_follows_content_not_place_or_comments(tmp_path):
     a = tiny(tmp_path / "a")

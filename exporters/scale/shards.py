@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from exporters.cache import write_atomic
 from exporters.errors import UserError
 
 INDEX = "index.json"
@@ -38,18 +39,8 @@ FORMAT = "clip-article-shards/1"
 
 def write_json_atomic(path: Path, data) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".json.tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1, sort_keys=True, default=str)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    text = json.dumps(data, indent=1, sort_keys=True, default=str)
+    write_atomic(path.parent, path, ".json.tmp", lambda f: f.write(text.encode("utf-8")))
 
 
 def shard_dir(out: Path, key: str) -> Path:

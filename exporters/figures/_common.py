@@ -70,25 +70,25 @@ class FigureContext:
     def section_opts(self, role: str) -> dict | None:
         return self.world.config.sections.get(role)
 
-    def write_json(self, rel: str, obj: Any) -> str:
-        """Write canonical JSON under out_dir; return its URL relative to the site root."""
-        data = dumps(obj).encode("utf-8")
+    def write_bytes(self, rel: str, data: bytes) -> str:
+        """Write a file under out_dir, counted in the size accounting; return its URL relative to the
+        site root."""
         path = self.out_dir / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         self.written[rel] = len(data)
         return rel
 
+    def write_json(self, rel: str, obj: Any) -> str:
+        """Write canonical JSON under out_dir; return its URL relative to the site root."""
+        return self.write_bytes(rel, dumps(obj).encode("utf-8"))
+
     def write_matrix(self, rel: str, m: np.ndarray) -> dict:
         """Write a matrix's codes (pack_matrix), gzipped, to `rel` (a .bin file under out_dir); return
         its metadata with `src`, the URL the page fetches. Gzipped here, not left to the host: static
         hosts compress by content type, and few compress application/octet-stream."""
         meta, payload = pack_matrix(m)
-        data = gzip.compress(payload, compresslevel=9, mtime=0)   # mtime 0: byte-identical rebuilds
-        path = self.out_dir / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        self.written[rel] = len(data)
+        self.write_bytes(rel, gzip.compress(payload, compresslevel=9, mtime=0))   # mtime 0: byte-identical
         return {**meta, "gzip": True, "src": rel}
 
     def item_file(self, src: str, kind: str, dataset_id: str, index: int) -> str:

@@ -60,15 +60,6 @@ def build(ctx: FigureContext, section: str = "large", **_: object) -> dict | Non
             "heatmap": heatmap(ctx, section, ds, first, models[first])}
 
 
-def _write_bytes(ctx: FigureContext, rel: str, data: bytes) -> str:
-    """A binary file under the context's out_dir, counted in its size accounting (like write_json)."""
-    path = ctx.out_dir / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    ctx.written[rel] = len(data)
-    return rel
-
-
 def _pyramid_arrays(e: np.ndarray, n: int, texts: list[str] | None, rows: np.ndarray, cols: np.ndarray) -> dict:
     """Everything the heatmap needs, as arrays for the cache: the order, the tiles in one blob with an
     index (p, ti, tj, start, length), the scale and the overview's diagonal summary. Tiles are gzipped
@@ -109,7 +100,7 @@ def heatmap(ctx: FigureContext, section: str, ds: PairedDataset, mid: str, emb: 
     blob = arr["blob"].tobytes()
     levels: dict[int, dict] = {}
     for p, ti, tj, start, length in arr["index"].tolist():
-        _write_bytes(ctx, f"{base}/{p}/{ti}-{tj}.bin", blob[start:start + length])
+        ctx.write_bytes(f"{base}/{p}/{ti}-{tj}.bin", blob[start:start + length])
         lv = levels.setdefault(p, {"p": p, "size": m * math.ceil(n / p), "planes": ["value"] if p == 1 else
                                    ["mean", "max"], "tiles": 0, "bytes": 0})
         lv["tiles"] += 1

@@ -120,8 +120,15 @@ def serve(root: Path):
         httpd.server_close()
 
 
-SCROLL = """async () => { const h = document.body.scrollHeight;
-  for (let y = 0; y < h; y += 400) { window.scrollTo(0, y); await new Promise(r => setTimeout(r, 40)); } }"""
+def scroll_through(page, step: int = 400, pause_ms: int = 40) -> None:
+    """Scroll the page top to bottom so lazy figures mount. Driven from here, one synchronous step at a
+    time: an in-page async loop on setTimeout once never returned (Page.evaluate waited 15 minutes)."""
+    h = page.evaluate("() => document.body.scrollHeight")
+    for y in range(0, h, step):
+        page.evaluate("y => window.scrollTo(0, y)", y)
+        page.wait_for_timeout(pause_ms)
+
+
 ALL_MOUNTED = """() => { const waiting = [...document.querySelectorAll('figure[data-figure]')]
     .filter(f => !['ready', 'error'].includes(f.dataset.mounted));
   if (waiting.length && !waiting[0].dataset.mounted) waiting[0].scrollIntoView({block: 'center'});
@@ -188,7 +195,7 @@ def measure_site(site: Path, chromium=None) -> dict:
             for path in pages:
                 k0 = log.mark()
                 page.goto(base + path, wait_until="load")
-                page.evaluate(SCROLL)
+                scroll_through(page)
                 page.wait_for_function(ALL_MOUNTED, timeout=180_000, polling=250)
                 page.wait_for_load_state("networkidle")
                 per_page[path or "/"] = _sum(log.since(k0))

@@ -86,8 +86,11 @@ class PageWatch:
 
     def wait_figures(self, timeout: float = 60000) -> None:
         """Scroll through the page so every lazy figure mounts, then wait until all are ready."""
-        self.page.evaluate("""async () => { const h = document.body.scrollHeight;
-            for (let y = 0; y < h; y += 400) { window.scrollTo(0, y); await new Promise(r => setTimeout(r, 60)); } }""")
+        # one synchronous step at a time from here: an in-page async loop on setTimeout once never returned
+        h = self.page.evaluate("() => document.body.scrollHeight")
+        for y in range(0, h, 400):
+            self.page.evaluate("y => window.scrollTo(0, y)", y)
+            self.page.wait_for_timeout(60)
         # figures grow as they mount, so the page gets longer than it was when the scroll began:
         # keep bringing the first figure that has not mounted into view until none is left
         self.page.wait_for_function(

@@ -108,7 +108,7 @@ def bench_heatmap_bytes() -> None:
     csv_bytes = len(buf.getvalue().encode())
     f32 = s.astype(np.float32).nbytes
     line = f"heatmap 200x200      seed CSV {csv_bytes:9d} B   float32 {f32:7d} B ({f32 / csv_bytes:.3f})"
-    from exporters.figures._common import dequantize, quantize
+    from exporters.figures._encoding import dequantize, quantize
 
     packed = quantize(s)
     payload = json.dumps(packed, separators=(",", ":")).encode()

@@ -215,7 +215,7 @@ def measure_site(site: Path, chromium=None) -> dict:
 def _similarity(site: Path, fetched: list[str]) -> dict | None:
     """Bytes per cell of every matrix file fetched, against base64 of the full matrix gzipped (the
     encoding before issue 11, rebuilt from the same uint8 codes), and the largest stated error."""
-    from exporters.figures._common import dequantize
+    from exporters.figures._encoding import dequantize
 
     metas: dict[str, dict] = {}
 

@@ -1,7 +1,7 @@
 """Image files -> 8-bit RGB with their content: the one loader of every image the exporters read.
 
 The model's preprocessing (exporters/sources/openclip.py), the datasets that derive images
-(exporters/datasets/augment.py) and the site's thumbnails (exporters/figures/_common.py) all call
+(exporters/datasets/augment.py) and the site's thumbnails (exporters/figures/_context.py) all call
 `load_rgb`, so the model sees what the reader sees. Pillow's plain `convert("RGB")` is not enough:
 it clips 16-bit and float pixels (a 16-bit PNG becomes white, a [0, 1] float TIFF black), drops
 transparency onto whatever colour the transparent pixels hold, and ignores EXIF orientation.

@@ -52,7 +52,7 @@ def _child() -> None:
     config, cache_dir, keys = pickle.loads((scratch / "job.pickle").read_bytes())
     try:
         from exporters.figures import FIGURES
-        from exporters.figures._common import FigureContext
+        from exporters.figures._context import FigureContext
         from exporters.world import World
 
         world = World(config, work_dir=Path(cache_dir))

@@ -35,7 +35,7 @@ import numpy as np
 
 from exporters.errors import UserError
 
-THUMB_PX = 160           # the site's thumbnail size (exporters/figures/_common.py)
+THUMB_PX = 160           # the site's thumbnail size (exporters/figures/_context.py)
 JPEG_QUALITY = 82
 MP3_KBPS = 32
 FORMAT = "reference-copy/1"

@@ -24,6 +24,7 @@ import ctypes
 import errno
 import fcntl
 import hashlib
+import importlib
 import json
 import os
 import re
@@ -39,7 +40,8 @@ from markupsafe import Markup
 
 from exporters.errors import UserError
 from exporters.figures import FIGURES
-from exporters.figures._common import FigureContext, dumps, slug
+from exporters.figures._context import FigureContext
+from exporters.figures._encoding import dumps, slug
 
 BUILDERS = ("mkdocs", "zensical")   # what assembles the staged pages into the site (`build --builder`)
 
@@ -52,7 +54,7 @@ def _shipped(*parts: str) -> Path:
     return resource_path(*parts)
 
 
-PLOTLY_TOKEN = '"assets/plotly.min.js"'   # in figures.js; the build writes the content-hashed name there
+PLOTLY_TOKEN = '"assets/plotly.min.js"'   # in article/views/_core.js; the build writes the content-hashed name there
 
 
 def plotly_bundle() -> tuple[Path, str]:
@@ -69,19 +71,36 @@ def plotly_bundle() -> tuple[Path, str]:
     return path, f"assets/plotly-{digest[:8]}.min.js"
 
 
+def figures_js() -> str:
+    """assets/figures.js: article/views/_core.js, then every figure's view (article/views/<id>.js, in
+    the order of their ids), then _boot.js, each under a comment naming its file. Every registered
+    figure must have its view and every view its figure: a missing or stray file is an error here,
+    not a blank figure in the reader's browser."""
+    views = _shipped("article", "views")
+    names = sorted(f.name[:-3] for f in views.glob("*.js") if not f.name.startswith("_"))
+    missing, stray = sorted(set(FIGURES) - set(names)), sorted(set(names) - set(FIGURES))
+    if missing or stray:
+        raise UserError(f"{views}: " + "; ".join(
+            ([f"no view for figure(s) {', '.join(missing)} (add <id>.js there)"] if missing else []) +
+            ([f"view(s) {', '.join(stray)} without a figure module in exporters/figures"] if stray else [])))
+    parts = []
+    for name in ["_core", *names, "_boot"]:
+        parts.append(f"/* ==== article/views/{name}.js ==== */\n" + (views / f"{name}.js").read_text(encoding="utf-8"))
+    return "\n".join(parts)
+
+
 def _copy_assets(out_dir: Path) -> None:
-    """article/assets/* and the plotly bundle under its hashed name, whose URL figures.js is given."""
+    """article/assets/*, assets/figures.js (figures_js) and the plotly bundle under its hashed name,
+    whose URL figures.js is given."""
     bundle, name = plotly_bundle()
     (out_dir / "assets").mkdir()
     for f in sorted(_shipped("article", "assets").iterdir()):
-        if f.name == "figures.js":
-            text = f.read_text(encoding="utf-8")
-            if text.count(PLOTLY_TOKEN) != 1:
-                raise UserError(f"{f}: needs {PLOTLY_TOKEN} exactly once (where the build writes the plotly "
-                                f"bundle's name); found {text.count(PLOTLY_TOKEN)}")
-            (out_dir / "assets" / f.name).write_text(text.replace(PLOTLY_TOKEN, f'"{name}"'), encoding="utf-8")
-        else:
-            shutil.copyfile(f, out_dir / "assets" / f.name)
+        shutil.copyfile(f, out_dir / "assets" / f.name)
+    text = figures_js()
+    if text.count(PLOTLY_TOKEN) != 1:
+        raise UserError(f"article/views/_core.js: needs {PLOTLY_TOKEN} exactly once (where the build writes the "
+                        f"plotly bundle's name); found {text.count(PLOTLY_TOKEN)}")
+    (out_dir / "assets" / "figures.js").write_text(text.replace(PLOTLY_TOKEN, f'"{name}"'), encoding="utf-8")
     shutil.copyfile(bundle, out_dir / name)
 
 
@@ -138,10 +157,29 @@ class _Pages:
         else:
             src = self.ctx.write_json(f"data/{base}.json", data)
             self.figures.append({"id": dom_id, "figure": fid, "page": self.page, "src": src})
-            html = self.env.get_template(f"{FIGURES[fid].TEMPLATE}.html.j2").render(
-                data=data, src=src, dom_id=dom_id, opts=opts, options_json=dumps(opts), fid=fid)
+            mod = FIGURES[fid]
+            if hasattr(mod, "TEMPLATE"):
+                html = self.env.get_template(f"{mod.TEMPLATE}.html.j2").render(
+                    data=data, src=src, dom_id=dom_id, opts=opts, options_json=dumps(opts), fid=fid)
+            else:
+                html = self.env.get_template("figure.html.j2").render(
+                    shell=mod.describe(data, opts), src=src, dom_id=dom_id, options_json=dumps(opts), fid=fid)
         # Markdown ends a raw HTML block at a blank line: keep the figure one block
         return Markup("\n".join(line for line in html.splitlines() if line.strip()) + "\n")
+
+    def facts(self, fid: str, section: str | None = None) -> dict | None:
+        """What a page's prose may state about one figure: its module's facts(data), computed and
+        unit-tested in Python (None when the figure is absent from this build)."""
+        data = self.data(fid, section)
+        if data is None:
+            return None
+        return FIGURES[fid].facts(data)
+
+    def page_facts(self) -> dict:
+        """The facts of the page being rendered that combine several figures:
+        exporters/pages/<page>.py's facts(pages), given this object (its data(), facts() and has())."""
+        stem = self.page.split(".", 1)[0]
+        return importlib.import_module(f"exporters.pages.{stem}").facts(self)
 
     def metrics(self, section: str = "main") -> dict:
         """{model id: {'label', 'open': {...}, 'closed': {...}}} of a section, for numbers in prose."""
@@ -200,6 +238,7 @@ def export_world(world: Any, out_dir: Path, cache_dir: Path | None = None) -> di
     env = _env()
     pages = _Pages(ctx, env)
     env.globals.update(figure=pages.figure, metrics=pages.metrics, has=pages.has, data=pages.data,
+                       facts=pages.facts, page_facts=pages.page_facts,
                        title=world.config.title, config=world.config, copies=lambda: _copies(world.config))
     _copy_assets(out_dir)   # the article's JS and CSS, plotly once
     from exporters import parallel

@@ -449,7 +449,7 @@ def test_load_rgb_keeps_the_content(images, case):
 
 @pytest.mark.parametrize("case", CASES)
 def test_thumbnails_keep_the_content(images, case, tmp_path):
-    from exporters.figures._common import FigureContext
+    from exporters.figures._context import FigureContext
 
     path, want, tol = images[case]
     ctx = FigureContext(None, tmp_path, tmp_path)

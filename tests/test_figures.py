@@ -14,7 +14,7 @@ from exporters.cache import cache_root
 from exporters.config import load_config
 from exporters.figures import FIGURES, REGISTRY
 from exporters.errors import UserError
-from exporters.figures._common import dequantize, pack_matrix, quantize, unit_box, unpack_matrix
+from exporters.figures._encoding import dequantize, pack_matrix, quantize, unit_box, unpack_matrix
 from exporters.site import export, export_world
 from exporters.world import World
 
@@ -100,7 +100,7 @@ def synthetic_cfg(tmp_path_factory) -> Path:
 
 
 def test_every_registered_figure_builds(synthetic_cfg, tmp_path):
-    from exporters.figures._common import FigureContext
+    from exporters.figures._context import FigureContext
 
     world = World(load_config(synthetic_cfg), work_dir=cache_root())
     ctx = FigureContext(world, tmp_path, cache_root(), dict(world.config.options))
@@ -117,7 +117,7 @@ def test_every_registered_figure_builds(synthetic_cfg, tmp_path):
 
 
 def test_explorer_payload_contents(synthetic_cfg, tmp_path):
-    from exporters.figures._common import FigureContext
+    from exporters.figures._context import FigureContext
 
     world = World(load_config(synthetic_cfg), work_dir=cache_root())
     ctx = FigureContext(world, tmp_path, cache_root(), dict(world.config.options))

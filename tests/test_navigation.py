@@ -104,7 +104,7 @@ def test_pages_draw_only_trace_types_of_the_bundle(served):
 def test_hovered_similarity_is_the_exporters_within_the_stated_bound(served):
     from exporters.analysis.similarity import similarity_matrix
     from exporters.config import load_config
-    from exporters.figures._common import dequantize
+    from exporters.figures._encoding import dequantize
     from exporters.world import World
 
     cfg, site, base, b = served

@@ -18,7 +18,7 @@ from exporters.analysis import tiles
 from exporters.analysis.clustering import cluster_order
 from exporters.errors import UserError
 from exporters.figures import large
-from exporters.figures._common import FigureContext
+from exporters.figures._context import FigureContext
 from exporters.pairs import EmbeddingSet, Modality, PairedDataset
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from exporters.analysis.similarity import similarity_matrix
 from exporters.errors import UserError
-from exporters.figures._common import FigureContext, items_payload, slug
+from exporters.figures._context import FigureContext
+from exporters.figures._encoding import slug
+from exporters.figures._sections import items_payload
 
 ID = "augmentations"
 TEMPLATE = "augmentations"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from exporters.figures._common import FigureContext, section_payload
+from exporters.figures._context import FigureContext
+
+from exporters.figures._sections import section_payload
 
 ID = "comparison"
 TEMPLATE = "comparison"

@@ -8,7 +8,9 @@ these precomputed states and filters pairs by caption substring.
 
 from __future__ import annotations
 
-from exporters.figures._common import FigureContext, section_payload
+from exporters.figures._context import FigureContext
+
+from exporters.figures._sections import section_payload
 
 ID = "explorer"
 TEMPLATE = "explorer"

@@ -9,7 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from exporters.analysis.similarity import inmodal_difference, similarity_matrix
-from exporters.figures._common import FigureContext, load_section, r4, section_payload, slug
+from exporters.figures._context import FigureContext
+from exporters.figures._encoding import r4, slug
+from exporters.figures._sections import load_section, section_payload
 
 ID = "inmodal"
 TEMPLATE = "inmodal"

@@ -15,7 +15,9 @@ import numpy as np
 
 from exporters.analysis.landscape import loss_landscape
 from exporters.errors import UserError
-from exporters.figures._common import FigureContext, load_section, loss_bounds, r4
+from exporters.figures._context import FigureContext
+from exporters.figures._encoding import r4
+from exporters.figures._sections import load_section, loss_bounds
 
 ID = "landscape"
 TEMPLATE = "landscape"

@@ -24,8 +24,9 @@ from exporters.analysis import tiles
 from exporters.analysis.gap import close_gap
 from exporters.analysis.projection import SEED, concat_pairs, umap_out_of_sample
 from exporters.cache import cached_arrays
-from exporters.figures._common import (FigureContext, _digest, _texts, cached_projection, items_payload,
-                                       load_section, r4, slug, unit_box)
+from exporters.figures._context import FigureContext
+from exporters.figures._encoding import r4, slug, unit_box
+from exporters.figures._sections import _digest, _texts, cached_projection, items_payload, load_section
 from exporters.pairs import EmbeddingSet, PairedDataset
 
 ID = "large"

@@ -7,14 +7,13 @@
  * of the symmetric matrix only tiles (i, j) with i <= j. The page shows the finest level that puts at
  * most as many cells across the view as the overview has, and fetches only the tiles in view (cached)
  * as the reader zooms and pans (plotly_relayout). It computes nothing but that choice and the decoding.
- * Registers itself as the "large" view of figures.js (window.clipFigures). Captions are untrusted:
+ * The "large" view (article/views/large.js, concatenated into assets/figures.js). Captions are untrusted:
  * set with textContent (figures.js's itemNode), escaped before Plotly sees them.
  */
 (function () {
   "use strict";
 
   var F = window.clipFigures;
-  if (!F || !F.views) return;   // figures.js is not on this page
   var h = F.h;
   var NAMES = {closed: "Gap closed (embeddings moved)", oos: "UMAP fit on one modality, the other out of sample",
                concat: "Concatenated pairs (one point per pair)"};

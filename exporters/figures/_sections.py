@@ -194,7 +194,7 @@ def section_payload(ctx: FigureContext, role: str, dataset: PairedDataset | None
     items_url = ctx.write_json(f"data/{slug(role)}/items.json", items_payload(ctx, dataset))
     names = dataset.names
     can_close = closed and len(names) == 2
-    zlo, entries = 1.0, []
+    zlo, err, entries = 1.0, 0.0, []
     for mid, emb in models.items():
         blocks = {n: emb.blocks[n] for n in names}
         sim_file = f"data/{slug(role)}/{slug(mid)}-{{}}.bin"
@@ -205,6 +205,7 @@ def section_payload(ctx: FigureContext, role: str, dataset: PairedDataset | None
                                              sim_file=sim_file.format("closed"))
         for st in states.values():
             zlo = min(zlo, st["sim"]["offset"])
+            err = max(err, st["sim"]["max_abs_error"])
         label = _label(ctx, mid)
         # one file per state: a reader fetches only the state shown (the comparison shows 'open' only)
         urls = {k: ctx.write_json(f"data/{slug(role)}/{slug(mid)}-{k}.json",
@@ -220,6 +221,7 @@ def section_payload(ctx: FigureContext, role: str, dataset: PairedDataset | None
         "items": items_url, "models": entries, "states": ["open", "closed"] if can_close else ["open"],
         "projections": ctx.projections, "batch_size": ctx.batch_size,
         "zrange": [float(np.floor(zlo * 10) / 10), 1.0],
+        "max_abs_error": err,   # the largest quantisation error of the section's similarity matrices
         "clusters": _cluster_keys(names),
     }
     ctx.memo[key] = payload

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from exporters.analysis.similarity import inmodal_difference, similarity_matrix
+from exporters.figures import _prose
 from exporters.figures._context import FigureContext
 from exporters.figures._encoding import r4, slug
 from exporters.figures._sections import load_section, section_payload
@@ -37,3 +38,11 @@ def build(ctx: FigureContext, section: str = "main", **_: object) -> dict | None
     return {"section": section, "items": p["items"], "n": len(ds), "models": out,
             "zmax": float(np.ceil(vmax * 20) / 20), "rows": ds.modality(a).label, "cols": ds.modality(b).label,
             "key": slug(section)}
+
+
+def facts(data: dict) -> dict:
+    """The models by the mean absolute difference of their two in-modal blocks (most symmetric first,
+    ties in the section's order), and each model's row by id."""
+    ordered = sorted(data["models"], key=lambda m: m["mean_abs"])
+    return {"by_symmetry": ordered, "most_symmetric": ordered[0] if ordered else None,
+            "least_symmetric": ordered[-1] if ordered else None, "by_id": _prose.by_id(data["models"])}

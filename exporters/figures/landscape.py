@@ -15,6 +15,7 @@ import numpy as np
 
 from exporters.analysis.landscape import loss_landscape
 from exporters.errors import UserError
+from exporters.figures import _prose
 from exporters.figures._context import FigureContext
 from exporters.figures._encoding import r4
 from exporters.figures._sections import load_section, loss_bounds
@@ -58,3 +59,24 @@ def build(ctx: FigureContext, section: str | None = None, **_: object) -> dict |
                                                        "closed_loss", "loss_difference")}})
     return {"section": role, "n": len(ds), "batch_size": ctx.batch_size, "models": rows, "seed": seed_rows,
             "modalities": [ds.modality(a).label, ds.modality(b).label]}
+
+
+def facts(data: dict) -> dict:
+    """What the pages say about the loss along the gap: the models whose loss closing the gap raises
+    (`dearer`, largest rise first) or lowers (`cheaper`, largest fall first), and the same two in the
+    table's order (`raises`, `lowers`). A model evaluated at logit scale <= 1 is in none of them: its loss
+    stays near ln B whatever the embeddings, so its rise or fall says nothing (`flat`: the sentences that
+    say so, templates/_macros.html.j2 flat_loss). `by_id`: the rows with a logit scale."""
+    rows = [m for m in data["models"] if m.get("logit_scale")]
+    flat = [m for m in rows if m.get("loss_bounds") and m["logit_scale"] <= 1]
+    flat_ids = {m["id"] for m in flat}
+    informative = [m for m in rows if m["id"] not in flat_ids]
+    raises = [m for m in informative if m["loss_difference"] > 0]
+    lowers = [m for m in informative if m["loss_difference"] < 0]
+    dearer = sorted(raises, key=lambda m: m["loss_difference"], reverse=True)
+    cheaper = sorted(lowers, key=lambda m: m["loss_difference"])
+    return {"n": data["n"], "evaluated": bool(rows), "by_id": _prose.by_id(rows),
+            "dearer": dearer, "cheaper": cheaper, "one_dearer": len(dearer) == 1, "one_cheaper": len(cheaper) == 1,
+            "raises": [m["label"] for m in raises], "lowers": [m["label"] for m in lowers],
+            "flat": [_prose.flat_loss(m["label"], m["logit_scale"], m["loss_bounds"], m["original_loss"])
+                     for m in flat]}

@@ -124,3 +124,10 @@ def heatmap(ctx: FigureContext, section: str, ds: PairedDataset, mid: str, emb: 
             "pyramid_bytes": sum(v["bytes"] for v in levels.values()),
             "first_view_bytes": ctx.written[src] + levels[overview]["bytes"],
             "pairs": {"mean": r4(pair_mean), "overview_mean": r4(block_mean), "overview_max": r4(block_max)}}
+
+
+def facts(data: dict) -> dict:
+    """The models and the heatmap's numbers the large page states (the cells it has, the block size of its
+    overview, the true pairs' mean similarity against what the overview's mean and maximum cells show)."""
+    return {"n": data["n"], "dataset": data["dataset"], "labels": [m["label"] for m in data["models"]],
+            "model_ids": [m["id"] for m in data["models"]], "heatmap": data["heatmap"]}

@@ -42,6 +42,7 @@ from exporters.errors import UserError
 from exporters.figures import FIGURES
 from exporters.figures._context import FigureContext
 from exporters.figures._encoding import dumps, slug
+from exporters.figures._prose import pair_name
 
 BUILDERS = ("mkdocs", "zensical")   # what assembles the staged pages into the site (`build --builder`)
 
@@ -214,6 +215,8 @@ def _env() -> jinja2.Environment:
     env.filters["fmt"] = _fmt
     env.filters["pct"] = lambda v: "n/a" if v is None else f"{100 * float(v):.0f}%"
     env.filters["tojson_attr"] = lambda v: dumps(v)
+    env.filters["pair"] = pair_name     # a modality pair's key as written: image_text -> image–text
+    env.filters["thousands"] = lambda v: f"{v:,}"
     return env
 
 

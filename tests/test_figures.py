@@ -166,3 +166,27 @@ def test_absent_sections_become_notes(tmp_path):
     assert 'data-absent="augmentations"' in aug and 'data-figure=' not in aug
     assert 'data-absent="explorer"' in (tmp_path / "docs" / "modalities.md").read_text()
     assert out["figures"]
+
+
+def test_every_figure_has_its_view_and_every_view_its_figure(tmp_path, monkeypatch):
+    """assets/figures.js is _core.js, each figure's article/views/<id>.js in id order, then _boot.js; a
+    view without a module (or a module without a view) stops the build with the file named."""
+    import shutil
+
+    import exporters.site as site
+
+    js = site.figures_js()
+    heads = [line for line in js.splitlines() if line.startswith("/* ==== article/views/")]
+    assert heads == [f"/* ==== article/views/{n}.js ==== */" for n in ["_core", *sorted(FIGURES), "_boot"]]
+    for fid in FIGURES:
+        assert f"F.views.{fid} = " in js or f'F.views["{fid}"] = ' in js, f"{fid}.js does not register its view"
+    fake = tmp_path / "article" / "views"
+    shutil.copytree(site._shipped("article", "views"), fake)
+    monkeypatch.setattr(site, "_shipped", lambda *parts: tmp_path.joinpath(*parts))
+    (fake / "stray.js").write_text("/* a view of no figure */\n", encoding="utf-8")
+    with pytest.raises(UserError, match=r"view\(s\) stray without a figure module"):
+        site.figures_js()
+    (fake / "stray.js").unlink()
+    (fake / "explorer.js").unlink()
+    with pytest.raises(UserError, match=r"no view for figure\(s\) explorer"):
+        site.figures_js()

@@ -138,6 +138,7 @@ SECTIONS: dict[str, Role] = {r.name: r for r in (
     Role("augmentations", ("datasets", "models")),  # {kind: dataset id or [ids]}
     Role("triplet", ("dataset", "models")),
     Role("molecules", ("dataset", "models")),
+    Role("temperature", ("dataset", "models")),    # our CLIP trained at several temperatures (shapes world)
 )}
 
 # [options]: read by the figures through FigureContext.options

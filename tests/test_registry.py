@@ -152,7 +152,8 @@ def test_the_registry_lists_every_source():
     assert set(r.DATASET_SOURCES) == {"shapes", "shapes_subset", "shapes_augmentation", "reference", "reference_copy",
                                       "coco", "image_folder", "diffusiondb", "triplets", "cloome", "augmentation"}
     assert set(r.MODEL_SOURCES) == {"open_clip", "reference", "reference_copy", "arrays", "cloob_laion"}
-    assert set(r.SECTIONS) == {"main", "world", "large", "subset", "augmentations", "triplet", "molecules"}
+    assert set(r.SECTIONS) == {"main", "world", "large", "subset", "augmentations", "triplet", "molecules",
+                              "temperature"}
     assert set(r.TOP_LEVEL) == {"title", "options", "datasets", "models", "sections"}
     assert set(r.OPTIONS) == {"seed_landscapes", "projections", "loss_batch_size"}
 
@@ -182,7 +183,8 @@ def test_every_source_refuses_unknown_and_misspelt_keys(tmp_path, role, source):
             config_from_dict(_raw(role, {k: v for k, v in example.items() if k != key}), where)
 
 
-@pytest.mark.parametrize("role", ["main", "world", "large", "subset", "augmentations", "triplet", "molecules"])
+@pytest.mark.parametrize("role", ["main", "world", "large", "subset", "augmentations", "triplet", "molecules",
+                                  "temperature"])
 def test_every_section_refuses_unknown_keys(tmp_path, role):
     from exporters.config import config_from_dict
 

@@ -31,6 +31,7 @@ def training_record(ctx: Any, mid: str) -> dict | None:
     return {"objective": rec.get("objective"), "steps": int(rec.get("steps") or 0),
             "batch_size": cfg.get("batch_size"), "train_pairs": cfg.get("train_pairs"),
             "temperature": temp.get("mode"), "scale": r4(temp.get("final_scale")),
+            "init_scale": r4(temp.get("init_scale")),
             "hopfield_beta": cfg.get("hopfield_beta") if rec.get("objective") == "cloob" else None,
             "notes": str(cfg.get("notes") or ""),
             "eval_pairs": val.get("pairs"),

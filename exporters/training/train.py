@@ -60,6 +60,14 @@ SHIPPED_CONFIGS = {
     "infoloob": TrainConfig("infoloob", "infoloob"),
     "cloob": TrainConfig("cloob", "cloob", hopfield_beta=30.0,
                          notes="beta=8 (the paper's value) did not learn in 1200 steps here: see models/README.md"),
+    # The temperature series (Liang et al. 2022, Mind the Gap, sec. 4.2): CLIP/InfoNCE with only the inverse
+    # temperature changed; `clip` is the series' fixed-30 point.
+    "clip_t10": TrainConfig("clip_t10", "clip", init_scale=10.0, notes="temperature series: fixed inverse temperature 10"),
+    "clip_t100": TrainConfig("clip_t100", "clip", init_scale=100.0,
+                             notes="temperature series: fixed inverse temperature 100"),
+    "clip_learned": TrainConfig("clip_learned", "clip", temperature="learned", init_scale=1 / 0.07,
+                                notes="temperature series: learned inverse temperature, initialised as "
+                                      "open_clip does (1/0.07), clamped at 100"),
 }
 
 
@@ -218,6 +226,11 @@ def train(cfg: TrainConfig, out: Path, log=print) -> dict:
         raise UserError(f"unknown objective {cfg.objective!r}; use one of {', '.join(OBJECTIVES)}")
     if cfg.temperature not in ("fixed", "learned"):
         raise UserError(f"temperature must be 'fixed' or 'learned', got {cfg.temperature!r}")
+    if not math.isfinite(cfg.init_scale) or cfg.init_scale <= 0:
+        raise UserError(f"the inverse temperature must be positive and finite, got {cfg.init_scale!r}")
+    if cfg.temperature == "learned" and not 1.0 <= cfg.init_scale <= cfg.max_scale:
+        raise UserError(f"a learned inverse temperature starts within its clamp [1, {cfg.max_scale:g}], "
+                        f"got {cfg.init_scale:g}")
     out = _writable_dir(out)
     torch.set_num_threads(cfg.threads)
     t0 = time.time()

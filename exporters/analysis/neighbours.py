@@ -92,3 +92,51 @@ def neighbour_mixing(x: np.ndarray, y: np.ndarray, k: int = K) -> dict:
     """same_modality_fraction with the gap open and closed (gap.close_gap, re-normalized)."""
     xc, yc = close_gap(x, y)
     return {"open": same_modality_fraction(x, y, k), "closed": same_modality_fraction(xc, yc, k)}
+
+
+def neighbour_lists(x: np.ndarray, y: np.ndarray, k: int = K) -> dict:
+    """`neighbours` for every item at once, as arrays (what a page ships, without one dict per entry).
+
+    For each query modality q in 'x', 'y': q['in_index'], q['in_score'] (N, k') of the in-modal list,
+    k' = min(k, N - 1); q['cross_index'], q['cross_score'] (N, min(k, N)); q['joint_modality'] (0 for x,
+    1 for y), q['joint_index'], q['joint_score'] (N, min(k, 2N - 1)). Row i is neighbours(x, y, q, i, k),
+    in the same order (ties: x before y, lower index first); the true partner of query i is the entry of
+    the other modality with index i.
+    """
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    n = len(x)
+    if x.ndim != 2 or x.shape != y.shape or n < 2:
+        raise UserError(f"neighbour lists: need two (N, d) arrays of the same shape, N >= 2; got {x.shape}, {y.shape}")
+    if k < 1:
+        raise UserError(f"neighbour lists: k = {k} must be at least 1")
+    e = np.vstack([x, y])
+    s = e @ e.T
+    np.fill_diagonal(s, -np.inf)                          # an item is not its own neighbour
+    out = {}
+    for qi, q in enumerate(MODALITIES):
+        rows = s[qi * n:(qi + 1) * n]
+        own, other = rows[:, qi * n:(qi + 1) * n], rows[:, (1 - qi) * n:(2 - qi) * n]
+        # stable sorts of -score: equal scores keep the lower column, i.e. x before y, lower index first
+        ti = np.argsort(-own, axis=1, kind="stable")[:, :min(k, n - 1)]
+        tc = np.argsort(-other, axis=1, kind="stable")[:, :min(k, n)]
+        tj = np.argsort(-rows, axis=1, kind="stable")[:, :min(k, 2 * n - 1)]
+        take = np.take_along_axis
+        out[q] = {"in_index": ti, "in_score": take(own, ti, axis=1),
+                  "cross_index": tc, "cross_score": take(other, tc, axis=1),
+                  "joint_modality": (tj >= n).astype(int), "joint_index": tj % n,
+                  "joint_score": take(rows, tj, axis=1)}
+    return out
+
+
+def partner_found(x: np.ndarray, y: np.ndarray, k: int = K) -> dict:
+    """Share of the items whose true partner is among their k nearest other items of both modalities
+    (the 'joint' list): 'x' over x queries, 'y' over y queries. With a wide gap a caption's nearest items
+    are captions, and its own image may not be among them even when it is the nearest image."""
+    lists = neighbour_lists(x, y, k)
+    n = len(np.asarray(x))
+    out = {"k": int(min(k, 2 * n - 1))}
+    for qi, q in enumerate(MODALITIES):
+        L = lists[q]
+        hit = (L["joint_modality"] == 1 - qi) & (L["joint_index"] == np.arange(n)[:, None])
+        out[q] = float(hit.any(axis=1).mean())
+    return out

@@ -45,7 +45,8 @@ def similarity_histograms(x: np.ndarray, y: np.ndarray, bins: Sequence[float] = 
 
     in_x, in_y: pairs i < j within each modality; cross_matched: the true pairs (x_i, y_i) and cross
     pairs whose content equals a true pair's (same x or same y content, given `groups`); cross_other:
-    every other (x_i, y_j). The counts of each kind sum to its number of pairs.
+    every other (x_i, y_j). The counts of each kind sum to its number of pairs. `means`: the exact mean
+    similarity of each kind (None for a kind without pairs), not read off the bins.
     """
     x, y = _paired(x, y)
     n = len(x)
@@ -56,28 +57,33 @@ def similarity_histograms(x: np.ndarray, y: np.ndarray, bins: Sequence[float] = 
     iu = np.triu_indices(n, 1)
     s = cross_similarity(x, y)
     matched = (gx[:, None] == gx[None, :]) | (gy[:, None] == gy[None, :])
-    return {"edges": edges.tolist(),
-            "in_x": _counts((x @ x.T)[iu], edges), "in_y": _counts((y @ y.T)[iu], edges),
-            "cross_matched": _counts(s[matched], edges), "cross_other": _counts(s[~matched], edges)}
+    kinds = {"in_x": (x @ x.T)[iu], "in_y": (y @ y.T)[iu], "cross_matched": s[matched], "cross_other": s[~matched]}
+    return {"edges": edges.tolist(), **{k: _counts(v, edges) for k, v in kinds.items()},
+            "means": {k: (float(v.mean()) if v.size else None) for k, v in kinds.items()}}
 
 
-def _margins(s: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """s_ii minus the highest similarity to a candidate whose content differs from the partner's (NaN if none)."""
+def _margins(s: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(margins, hardest): s_ii minus the highest similarity to a candidate whose content differs from
+    the partner's (NaN if none), and that candidate's index (the lowest on ties; -1 if none)."""
     neg = np.where(g[None, :] != g[:, None], s, -np.inf)
-    hardest = neg.max(axis=1)
-    return np.where(np.isfinite(hardest), np.diag(s) - hardest, np.nan)
+    arg = neg.argmax(axis=1)
+    hardest = neg[np.arange(len(s)), arg]
+    ok = np.isfinite(hardest)
+    return np.where(ok, np.diag(s) - hardest, np.nan), np.where(ok, arg, -1).astype(int)
 
 
 def partner_ranks(x: np.ndarray, y: np.ndarray, groups: tuple | None = None) -> dict:
     """For every item, the rank of its true partner (0 = retrieved first; ties as in R@k) in both
     directions, and the margin: partner's similarity minus the hardest negative's (negative margin:
-    some other item ranks above the partner). NaN margin where no item of other content exists."""
+    some other item ranks above the partner). NaN margin where no item of other content exists.
+    x2y_hardest / y2x_hardest: the index of that hardest negative (-1 where none exists)."""
     x, y = _paired(x, y)
     n = len(x)
     gx, gy = _groups(groups[0] if groups else None, n, "x"), _groups(groups[1] if groups else None, n, "y")
     s = cross_similarity(x, y)
+    (mx, hx), (my, hy) = _margins(s, gy), _margins(s.T, gx)
     return {"x2y_rank": ranks(x, y, gy).astype(int), "y2x_rank": ranks(y, x, gx).astype(int),
-            "x2y_margin": _margins(s, gy), "y2x_margin": _margins(s.T, gx)}
+            "x2y_margin": mx, "y2x_margin": my, "x2y_hardest": hx, "y2x_hardest": hy}
 
 
 def k_occurrence(s: np.ndarray, k: int = 1) -> np.ndarray:

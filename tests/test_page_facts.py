@@ -349,14 +349,13 @@ def test_data_facts(pages):
 # literals are removed and whitespace control (`{%-`, `-%}`) is taken off: no sort, selectattr, rejectattr,
 # `.update(`, |max, |min, |sum, |map( (the list work belongs in a facts() function), and no arithmetic or
 # string-building operator (+ - * / % ~). Comparisons are not looked for here; the templates branch on the
-# booleans facts() computes. cost.md.j2 is being written by other helpers (issue 10) and is checked once it
-# complies; templates/_macros.html.j2's prose macros are held to the same rule.
+# booleans facts() computes. Every page template is checked, and templates/_macros.html.j2's prose macros.
 
 TAG = re.compile(r"\{\{(.*?)\}\}|\{%(.*?)%\}", re.S)
 STRING = re.compile(r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'")
 FORBIDDEN = re.compile(r"\bsort\b|\bselectattr\b|\brejectattr\b|\.update\(|\|\s*(?:max|min|sum)\b|\|\s*map\s*\("
                        r"|[-+*/%~]")
-CHECKED = sorted(p for p in PAGES.glob("*.md.j2") if p.name != "cost.md.j2") + [ROOT / "templates" / "_macros.html.j2"]
+CHECKED = sorted(PAGES.glob("*.md.j2")) + [ROOT / "templates" / "_macros.html.j2"]
 
 
 def computations(text: str) -> list[str]:

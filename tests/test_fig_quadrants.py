@@ -131,6 +131,9 @@ def test_facts_and_describe(built):
     f2 = FIG.facts(d2)
     assert f2["some_matched_below_inmodal"] and not f2["all_matched_below_inmodal"]
     assert f2["matched_below_labels"] == "Model A <b>&</b>" and f2["matched_above_labels"] == "Model B"
+    assert f2["rest_above_both"] is True                 # 0.99 is above both of Model B's in-modal means
+    d2["models"][1]["states"]["open"]["means"].update(in_x=-0.9, in_y=0.995)
+    assert FIG.facts(d2)["rest_above_both"] is False      # between them
     t = FIG.describe(d, {})
     assert "24 pairs" in t["caption"] and len(t["tables"]) == 2
     assert len(t["tables"][1]["rows"]) == 4 and all(len(r) == len(t["tables"][1]["head"]) for r in t["tables"][1]["rows"])
@@ -143,6 +146,14 @@ POINT_XY = """([sel, trace, k]) => { const gd = document.querySelector(sel); gd.
   const xa = fl.xaxis, ya = fl.yaxis;
   const px = xa.type === 'log' ? Math.log10(t.x[k]) : t.x[k], py = ya.type === 'log' ? Math.log10(t.y[k]) : t.y[k];
   return [b.left + xa._offset + xa.l2p(px), b.top + ya._offset + ya.l2p(py)]; }"""
+
+
+def _axe_in(page, selector: str) -> list[str]:
+    """axe-core's violations inside one figure (the page's other figures are their own tests' business)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    res = Axe().run(page, context=selector, options={"resultTypes": ["violations"]}).response
+    return [f"{v['id']}: {' '.join(map(str, n['target']))}" for v in res["violations"] for n in v["nodes"]]
 
 
 @pytest.mark.browser
@@ -192,5 +203,6 @@ def test_quadrants_in_the_browser(tmp_path_factory):
         page.wait_for_function(f"() => document.querySelector('{fig}').dataset.state === 'ModelB|1'")
         assert "Model B" in page.inner_text(f"{fig} .fx-meta")
         page.locator(fig).screenshot(path="/tmp/quadrants-modelb.png")
+        assert _axe_in(page, "#quadrants-main") == []
         assert w.errors == []
         page.close()

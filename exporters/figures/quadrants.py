@@ -169,6 +169,9 @@ def facts(data: dict) -> dict:
             "some_matched_below_inmodal": bool(below),
             "matched_below_labels": _and([m["label"] for m in below]),
             "matched_above_labels": _and([m["label"] for m in models if not m["matched_below_inmodal"]]),
+            # every model not below both in-modal means is above both (not between them)
+            "rest_above_both": all(m["matched"] > max(m["in_x"], m["in_y"]) for m in models
+                                   if not m["matched_below_inmodal"]),
             "all_closing_raises_matched": bool(models) and all(m["closing_raises_matched"] for m in models),
             "all_closing_raises_other": bool(models) and all(m["other_closed"] > m["other"] for m in models),
             "most_skewed": None if top is None else {

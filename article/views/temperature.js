@@ -53,7 +53,7 @@
       if (owners.length) {
         cell.appendChild(h("span", {className: "fx-temp-own", "data-models": owners.map(function (m) { return m.id; }).join(" "),
                                     title: "own scale of " + owners.map(function (m) { return m.label; }).join(", "),
-                                    text: "▲ own", style: "color:#D55E00;font-weight:600"}));
+                                    text: "▲ own", style: "color:#8f3600;font-weight:600"}));
       }
       row.appendChild(cell);
     });
@@ -140,8 +140,9 @@
       });
     }
     own.forEach(function (m) {
-      jumps.appendChild(h("button", {type: "button", className: "md-button fx-temp-jump", "data-model": m.id,
-                                     style: "font-size:.75rem;padding:.1em .6em",
+      jumps.appendChild(h("button", {type: "button", className: "fx-temp-jump", "data-model": m.id,
+                                     style: "font:inherit;font-size:.75rem;padding:.15em .6em;color:#303fa1;background:#fff;" +
+                                            "border:1px solid #303fa1;border-radius:.2em;cursor:pointer",
                                      text: m.label + ": " + scaleText(m.logit_scale),
                                      onclick: function () { show(m.own_index); }}));
     });

@@ -177,7 +177,7 @@ def facts(data: dict) -> dict:
                 "eval_r1": _num(None if r["eval_r1"] is None else sum(r["eval_r1"]) / 2)}
 
     out.update({
-        "series_n": s["n"], "series_runs": len(runs), "series_fixed": len(fixed),
+        "series_n": s["n"], "series_runs": len(runs), "series_fixed": len(fixed), "few_fixed": len(fixed) < 3,
         "series_text": _and([f"{_num(r['gap'])} at inverse temperature {_scale(r['scale'])}" +
                              (" (learned)" if r["mode"] == "learned" else "") for r in runs]),
         "coldest": run_facts(fixed[0]) if fixed else None, "warmest": run_facts(fixed[-1]) if fixed else None,
@@ -228,7 +228,7 @@ def describe(data: dict, opts: dict) -> dict:
                      f"R@10 {b}→{a}", "gap (training record)", "R@1 both ways (training record)"],
             "rows": srows})
     n_own = sum(1 for m in models if m["own_index"] is not None)
-    caption = (f"The symmetric InfoNCE loss (batches of {data['batch_size']} pairs, {data['n']} pairs) while both "
+    caption = (f"The symmetric InfoNCE loss over the {data['n']} pairs (in batches of {data['batch_size']}) while both "
                "modalities slide along the gap vector, one curve per model, at the logit scale the slider picks "
                f"({_and([_scale(v) for v in scales])}). A mark under the slider shows each model's own scale "
                f"({n_own} of {len(models)} models have one); circles mark the gap as trained, diamonds the gap "

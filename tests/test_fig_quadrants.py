@@ -202,6 +202,9 @@ def test_quadrants_in_the_browser(tmp_path_factory):
         page.select_option(f"{fig} .fx-controls select", "ModelB")
         page.wait_for_function(f"() => document.querySelector('{fig}').dataset.state === 'ModelB|1'")
         assert "Model B" in page.inner_text(f"{fig} .fx-meta")
+        assert "Model A" not in page.inner_text(f"{fig} .fx-panel")      # the previous model's items are gone
+        ticks = page.evaluate(f"() => document.querySelector('{fig} .fx-q-ranks').layout.xaxis.tickvals")
+        assert ticks[:3] == [1, 2, 3] and all(t <= 24 for t in ticks)
         page.locator(fig).screenshot(path="/tmp/quadrants-modelb.png")
         assert _axe_in(page, "#quadrants-main") == []
         assert w.errors == []

@@ -8,7 +8,7 @@
   "use strict";
   var getJSON = F.getJSON, esc = F.esc, h = F.h, fmt = F.fmt, pct = F.pct, readState = F.readState, writeState = F.writeState, select = F.select, checkbox = F.checkbox, itemNode = F.itemNode, Panel = F.Panel, MOD_COLORS = F.MOD_COLORS, LINE_COLORS = F.LINE_COLORS, SMALL_CONFIG = F.SMALL_CONFIG;
 
-  var GREY = "#7f7f7f";
+  var GREY = "#7f7f7f", RANK_TICKS = [1, 2, 3, 5, 10, 20, 30, 50, 100, 200, 500, 1000, 2000, 5000, 10000];
 
   function baseLayout(xtitle, ytitle, height) {
     return {height: height || 260, margin: {l: 55, r: 10, t: 50, b: 45}, hovermode: "closest", dragmode: false,
@@ -55,7 +55,8 @@
                                                    titled("Hubness: how often an item is the nearest", divs.hubs)]);
     mount.replaceChildren(bar, metaLine, grid1, grid2);
     var panel = Panel(mount);
-    panel.show([], "Hover a point of the margins or ranks plot to see the item, its partner and the hardest negatives; hover a hubness step for its items.");
+    var HINT = "Hover a point of the margins or ranks plot to see the item, its partner and the hardest negatives; hover a hubness step for its items.";
+    panel.show([], HINT);
 
     var items = null, hooked = false;
 
@@ -145,7 +146,11 @@
                    {type: "line", xref: "paper", yref: "y", x0: 0, x1: 1, y0: 0, y1: 0, line: {color: GREY, width: 1, dash: "dot"}}];
       var lr = baseLayout(la + "→" + lb, lb + "→" + la, 300);
       lr.xaxis.type = "log"; lr.yaxis.type = "log";
+      // whole positions only (plotly labels 1.2, 1.4, ... on a short log axis)
+      lr.xaxis.tickvals = lr.yaxis.tickvals = RANK_TICKS.filter(function (t) { return t <= n; });
       var lh = baseLayout("N1 (nearest of how many items)", "number of items", 300);
+      var nmax = Math.max(Math.max.apply(null, s.occurrence.x2y), Math.max.apply(null, s.occurrence.y2x));
+      lh.xaxis.dtick = nmax <= 10 ? 1 : null;    // N1 is a count: no ticks between whole numbers
       return Promise.all([
         Plotly.react(divs.inmodal, [stepTrace(e, s.hist.in_x, ma + "–" + ma, MOD_COLORS[0]), stepTrace(e, s.hist.in_y, mb + "–" + mb, MOD_COLORS[1])], lin, SMALL_CONFIG),
         Plotly.react(divs.cross, [stepTrace(e, s.hist.cross_matched, "true pairs", LINE_COLORS[1]), stepTrace(e, s.hist.cross_other, "other pairs", "#000000", "dot")], lcr, SMALL_CONFIG),
@@ -154,7 +159,10 @@
         Plotly.react(divs.hubs, hubTraces(s), lh, SMALL_CONFIG)
       ]).then(function () {
         hook();
-        if (write) writeState(id, st);
+        if (write) {   // what the panel showed belongs to the previous model or state
+          writeState(id, st);
+          panel.show([], HINT);
+        }
         fig.setAttribute("data-state", st.model + "|" + st.gap);
       });
     }

@@ -99,12 +99,12 @@ def describe(data: dict, opts: dict) -> dict:
     ma, mb = data["modalities"]
     label = (f"Quadrant statistics of {len(data['models'])} models on {data['n']} pairs: similarity distributions, "
              f"partner ranks and margins per item, and hubness")
-    caption = (f"Similarities behind the heatmap's quadrants ({data['n']} pairs). Top: how in-modal similarities "
-               f"and cross-modal ones (true pairs against the rest) are spread. Middle: for every pair, the "
-               f"margin of its true partner over the hardest other item, {ma.lower()}→{mb.lower()} against "
-               f"{mb.lower()}→{ma.lower()} (above zero in both: retrieved first both ways); hover a point for the "
-               f"items. Bottom: how often each item is another's nearest cross-modal neighbour (hubness). "
-               f"Choose a model, and close the gap to compare.")
+    caption = (f"Similarities behind the heatmap's quadrants ({data['n']} pairs). First row: how in-modal "
+               f"similarities and cross-modal ones (true pairs against the rest) are spread. Second row: for every "
+               f"pair, the margin of its true partner over the hardest other item, {ma.lower()}→{mb.lower()} "
+               f"against {mb.lower()}→{ma.lower()} (above zero in both: retrieved first both ways), and the "
+               f"partner's position in both directions; hover a point for the items. Last: how often each item is "
+               f"another's nearest cross-modal neighbour (hubness). Choose a model, and close the gap to compare.")
     head = ["Model", "Gap", f"mean {ma.lower()}–{ma.lower()}", f"mean {mb.lower()}–{mb.lower()}",
             "mean true pair", "mean other cross pair"]
     rows_sim, rows_items = [], []

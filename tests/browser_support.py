@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import re
 import shutil
 import threading
 from contextlib import contextmanager
@@ -101,13 +102,13 @@ class PageWatch:
             timeout=timeout, polling=250)
 
 
-def axe_violations(page, options: dict | None = None) -> list[str]:
-    """Run axe-core (vendored by axe-playwright-python, offline) on the page as it is now; one line per
-    failing element: 'rule (impact) target: message'. Scroll first (PageWatch.wait_figures) so every
-    figure has mounted."""
+def axe_violations(page, options: dict | None = None, context: str | None = None) -> list[str]:
+    """Run axe-core (vendored by axe-playwright-python, offline) on the page as it is now, or only inside
+    the element `context` (a CSS selector: one figure); one line per failing element:
+    'rule (impact) target: message'. Scroll first (PageWatch.wait_figures) so every figure has mounted."""
     from axe_playwright_python.sync_playwright import Axe
 
-    res = Axe().run(page, options={"resultTypes": ["violations"], **(options or {})}).response
+    res = Axe().run(page, context=context, options={"resultTypes": ["violations"], **(options or {})}).response
     out = []
     for v in res["violations"]:
         for n in v["nodes"]:
@@ -251,6 +252,17 @@ def synthetic_site(tmp_root: Path) -> tuple[Path, Path]:
         _BUILT["cfg"] = cfg
         _BUILT["site"] = build(cfg, tmp_root / "site")
     return _BUILT["cfg"], _BUILT["site"]
+
+
+def _nav_pages() -> list[str]:
+    """Every page of the article in the order of mkdocs.yml's nav, as URL paths ("" for index.md)."""
+    text = (Path(__file__).resolve().parent.parent / "mkdocs.yml").read_text(encoding="utf-8")
+    nav = re.split(r"\n\S", text.split("\nnav:\n", 1)[1], maxsplit=1)[0] if "\nnav:\n" in text else ""
+    names = re.findall(r"^\s+- [^:\n]+: (\S+)\.md$", nav, re.M)
+    return ["" if n == "index" else f"{n}/" for n in names]
+
+
+PAGES = _nav_pages()   # the tests that visit every page read them here, so a new page is visited too
 
 
 REFERENCE_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "reference.toml"

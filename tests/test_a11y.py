@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import ARTIFACTS, PageWatch, axe_violations, browser, have_browser, serve, synthetic_site
+from browser_support import PAGES, ARTIFACTS, PageWatch, axe_violations, browser, have_browser, serve, synthetic_site
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["", "gap/", "explorer/", "modalities/", "augmentations/", "world/", "large/", "data/"]
 
 needs_browser = pytest.mark.skipif(not have_browser(), reason="needs playwright and /usr/bin/chromium")
 

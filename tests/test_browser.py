@@ -15,13 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import (ARTIFACTS, HOSTILE, REFERENCE_CONFIG, REFERENCE_DATA, PageWatch, axe_violations, browser,
+from browser_support import (PAGES, ARTIFACTS, HOSTILE, REFERENCE_CONFIG, REFERENCE_DATA, PageWatch, axe_violations, browser,
                              have_browser, serve, synthetic_site)
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not have_browser(), reason="needs playwright and /usr/bin/chromium")]
 
-PAGES = ["", "gap/", "explorer/", "modalities/", "augmentations/", "world/", "large/", "data/"]
 
 CELL_XY = """([sel, r, c]) => { const gd = document.querySelector(sel); gd.scrollIntoView({block: "center"});
   const fl = gd._fullLayout;

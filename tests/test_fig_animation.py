@@ -14,7 +14,7 @@ import json
 import numpy as np
 import pytest
 
-from browser_support import HOSTILE, PageWatch, browser, have_browser, serve, synthetic_site, write_synthetic
+from browser_support import HOSTILE, PageWatch, axe_violations, browser, have_browser, serve, synthetic_site, write_synthetic
 from exporters.analysis.animation import FRACTIONS, gap_animation
 from exporters.cache import cache_root
 from exporters.config import load_config
@@ -195,7 +195,4 @@ def test_animation_in_the_browser(tmp_path_factory):
         page.locator(fig).screenshot(path="/tmp/animation-hover.png")
         assert w.errors == []
         # axe on this figure alone (the page's other figures have their own tests)
-        from axe_playwright_python.sync_playwright import Axe
-
-        res = Axe().run(page, context="#animation-main").response
-        assert [(v["id"], [n["target"] for n in v["nodes"]]) for v in res["violations"]] == []
+        assert axe_violations(page, context="#animation-main") == []

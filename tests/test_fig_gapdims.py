@@ -11,7 +11,7 @@ from urllib.parse import unquote
 import numpy as np
 import pytest
 
-from browser_support import ARTIFACTS, PageWatch, browser, have_browser, serve, write_synthetic
+from browser_support import ARTIFACTS, PageWatch, axe_violations, browser, have_browser, serve, write_synthetic
 from exporters.analysis import geometry as geo
 from exporters.analysis.gap import modality_distance
 from exporters.cache import cache_root
@@ -243,10 +243,7 @@ def test_browser_both_figures_mount_without_errors(cost_page):
     assert note.startswith("Not defined for Model A <b>&</b> and Model B: their embeddings were recovered")
     assert p.evaluate("() => document.querySelector('#gapdims-world .fx-gapdims-gap').data.length") == 2
     assert p.locator("#gapdims-world [data-role=not-defined]").count() == 0
-    from axe_playwright_python.sync_playwright import Axe
-
-    res = Axe().run(p, context={"include": [[f] for f in FIGS]}, options={"resultTypes": ["violations"]}).response
-    assert [v["id"] for v in res["violations"]] == []
+    assert axe_violations(p, context=", ".join(FIGS)) == []
     ARTIFACTS.mkdir(exist_ok=True)
     for f in FIGS:
         p.locator(f).screenshot(path=f"/tmp/{f[1:]}.png")

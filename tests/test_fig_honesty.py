@@ -14,7 +14,7 @@ import json
 import numpy as np
 import pytest
 
-from browser_support import ARTIFACTS, PageWatch, browser, have_browser, serve, synthetic_site, write_synthetic
+from browser_support import ARTIFACTS, PageWatch, axe_violations, browser, have_browser, serve, synthetic_site, write_synthetic
 from exporters.analysis.gap import close_gap
 from exporters.analysis.honesty import projection_honesty
 from exporters.analysis.projection import project
@@ -218,7 +218,4 @@ def test_honesty_in_the_browser(tmp_path_factory):
         page.locator(fig).screenshot(path="/tmp/honesty-closed.png")
         assert w.errors == []
         # axe on this figure alone (the page's other figures have their own tests)
-        from axe_playwright_python.sync_playwright import Axe
-
-        res = Axe().run(page, context="#honesty-main").response
-        assert [(v["id"], [n["target"] for n in v["nodes"]]) for v in res["violations"]] == []
+        assert axe_violations(page, context="#honesty-main") == []

@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from browser_support import HOSTILE, PageWatch, browser, have_browser, serve, synthetic_site, write_synthetic
+from browser_support import HOSTILE, PageWatch, axe_violations, browser, have_browser, serve, synthetic_site, write_synthetic
 from conftest import unit_rows
 from exporters.analysis import neighbours as nb
 from exporters.analysis.gap import close_gap
@@ -159,12 +159,6 @@ POINT_XY = """([sel, trace, k]) => { const gd = document.querySelector(sel); gd.
   return [b.left + fl.xaxis._offset + fl.xaxis.l2p(t.x[k]), b.top + fl.yaxis._offset + fl.yaxis.l2p(t.y[k])]; }"""
 
 
-def _axe_in(page, selector: str) -> list[str]:
-    """axe-core's violations inside one figure (the page's other figures are their own tests' business)."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    res = Axe().run(page, context=selector, options={"resultTypes": ["violations"]}).response
-    return [f"{v['id']}: {' '.join(map(str, n['target']))}" for v in res["violations"] for n in v["nodes"]]
 
 
 @pytest.mark.browser
@@ -227,6 +221,6 @@ def test_neighbours_in_the_browser(tmp_path_factory):
         page.press(f"{fig} input[type=number]", "Enter")
         page.wait_for_function(f"() => document.querySelector('{fig}').dataset.state.endsWith('|5')")
         assert "neighbours" in page.url
-        assert _axe_in(page, "#neighbours-main") == []
+        assert axe_violations(page, context="#neighbours-main") == []
         assert w.errors == []
         page.close()

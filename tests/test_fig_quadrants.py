@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from browser_support import ARTIFACTS, HOSTILE, PageWatch, browser, have_browser, serve, synthetic_site, write_synthetic
+from browser_support import ARTIFACTS, HOSTILE, PageWatch, axe_violations, browser, have_browser, serve, synthetic_site, write_synthetic
 from conftest import unit_rows
 from exporters.analysis import quadrants as qd
 from exporters.analysis.similarity import cross_similarity
@@ -148,12 +148,6 @@ POINT_XY = """([sel, trace, k]) => { const gd = document.querySelector(sel); gd.
   return [b.left + xa._offset + xa.l2p(px), b.top + ya._offset + ya.l2p(py)]; }"""
 
 
-def _axe_in(page, selector: str) -> list[str]:
-    """axe-core's violations inside one figure (the page's other figures are their own tests' business)."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    res = Axe().run(page, context=selector, options={"resultTypes": ["violations"]}).response
-    return [f"{v['id']}: {' '.join(map(str, n['target']))}" for v in res["violations"] for n in v["nodes"]]
 
 
 @pytest.mark.browser
@@ -206,6 +200,6 @@ def test_quadrants_in_the_browser(tmp_path_factory):
         ticks = page.evaluate(f"() => document.querySelector('{fig} .fx-q-ranks').layout.xaxis.tickvals")
         assert ticks[:3] == [1, 2, 3] and all(t <= 24 for t in ticks)
         page.locator(fig).screenshot(path="/tmp/quadrants-modelb.png")
-        assert _axe_in(page, "#quadrants-main") == []
+        assert axe_violations(page, context="#quadrants-main") == []
         assert w.errors == []
         page.close()

@@ -156,6 +156,12 @@ def items_payload(ctx: FigureContext, ds: PairedDataset) -> dict:
     return {"dataset": ds.id, "n": len(ds), "ids": list(ds.ids), "modalities": mods}
 
 
+def items_file(ctx: FigureContext, section: str, ds: PairedDataset) -> str:
+    """Write the section's items (captions, thumbnails' URLs) once, where every figure of the section
+    finds them: data/<section>/items.json (the same bytes whichever figure writes it); return its URL."""
+    return ctx.write_json(f"data/{slug(section)}/items.json", items_payload(ctx, ds))
+
+
 def load_section(ctx: FigureContext, role: str):
     """(dataset, {model: EmbeddingSet}) or None when absent; errors in optional sections become notes."""
     key = ("section", role)
@@ -191,7 +197,7 @@ def section_payload(ctx: FigureContext, role: str, dataset: PairedDataset | None
             ctx.memo[key] = None
             return None
         dataset, models = sec
-    items_url = ctx.write_json(f"data/{slug(role)}/items.json", items_payload(ctx, dataset))
+    items_url = items_file(ctx, role, dataset)
     names = dataset.names
     can_close = closed and len(names) == 2
     zlo, err, entries = 1.0, 0.0, []
@@ -206,7 +212,7 @@ def section_payload(ctx: FigureContext, role: str, dataset: PairedDataset | None
         for st in states.values():
             zlo = min(zlo, st["sim"]["offset"])
             err = max(err, st["sim"]["max_abs_error"])
-        label = _label(ctx, mid)
+        label = model_label(ctx, mid)
         # one file per state: a reader fetches only the state shown (the comparison shows 'open' only)
         urls = {k: ctx.write_json(f"data/{slug(role)}/{slug(mid)}-{k}.json",
                                   {"model": mid, "label": label, "logit_scale": emb.logit_scale, "state": k, **v})
@@ -234,7 +240,8 @@ def _cluster_keys(names: list[str]) -> list[str]:
     return [f"{a}_{b}" for a in names for b in names]
 
 
-def _label(ctx: FigureContext, mid: str) -> str:
+def model_label(ctx: FigureContext, mid: str) -> str:
+    """The model's label in this build (its id where the world has none)."""
     try:
         return str(ctx.world.label(mid))
     except (KeyError, AttributeError):

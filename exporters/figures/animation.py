@@ -26,17 +26,10 @@ import numpy as np
 from exporters.analysis.animation import FRACTIONS, gap_animation
 from exporters.figures._context import FigureContext
 from exporters.figures._encoding import r4, slug
-from exporters.figures._sections import items_payload, load_section
+from exporters.figures._sections import items_file, load_section, model_label
 
 ID = "animation"
 VARIANTS = ("renormalized", "raw")
-
-
-def _label(ctx: FigureContext, mid: str) -> str:
-    try:
-        return str(ctx.world.label(mid))
-    except (KeyError, AttributeError):
-        return mid
 
 
 def _r3(a: np.ndarray) -> list[float]:
@@ -70,11 +63,11 @@ def build(ctx: FigureContext, section: str = "main", **_: object) -> dict | None
     names = list(ds.names)
     a, b = names[0], names[1]
     # the explorer's items file (same path, same bytes): the hover panel shows an item from it
-    items = ctx.write_json(f"data/{slug(section)}/items.json", items_payload(ctx, ds))
+    items = items_file(ctx, section, ds)
     rows = []
     for mid, emb in models.items():
         anim = gap_animation(emb.blocks[a], emb.blocks[b], FRACTIONS)
-        label = _label(ctx, mid)
+        label = model_label(ctx, mid)
         frames = {v: _frames(anim[v]) for v in VARIANTS}
         payload = {"model": mid, "label": label, "fractions": anim["fractions"], "deltas": [r4(d) for d in anim["deltas"]],
                    "variance_share": [r4(s) for s in anim["basis"]["variance_share"]],

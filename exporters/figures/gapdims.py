@@ -18,7 +18,7 @@ from exporters.analysis import geometry as geo
 from exporters.analysis.measures import ABLATE_K
 from exporters.figures._context import FigureContext
 from exporters.figures._encoding import r4
-from exporters.figures._sections import _label, load_section
+from exporters.figures._sections import load_section, model_label
 from exporters.training.records import training_record
 
 ID = "gapdims"
@@ -39,7 +39,7 @@ def _model(ctx: FigureContext, ds, mid: str, emb) -> dict:
     a, b = ds.names[0], ds.names[1]
     x, y = emb.blocks[a], emb.blocks[b]
     rec = training_record(ctx, mid)
-    row: dict[str, Any] = {"id": mid, "label": _label(ctx, mid), "coordinates": geo.coordinates_defined(emb),
+    row: dict[str, Any] = {"id": mid, "label": model_label(ctx, mid), "coordinates": geo.coordinates_defined(emb),
                            "untrained": bool(rec is not None and rec.get("steps") == 0)}
     if not row["coordinates"]:     # no dimension count either: a recovered set's is the Gram matrix's rank
         row["source"] = (emb.provenance or {}).get("source")

@@ -19,7 +19,7 @@ from exporters.analysis import geometry as geo
 from exporters.analysis.gap import modality_distance
 from exporters.figures._context import FigureContext
 from exporters.figures._encoding import r4
-from exporters.figures._sections import _label, load_section
+from exporters.figures._sections import load_section, model_label
 from exporters.training.records import training_record
 
 ID = "geometry"
@@ -95,7 +95,7 @@ def build(ctx: FigureContext, section: str = "main", **_: object) -> dict | None
         coords = geo.coordinates_defined(emb)
         rec = training_record(ctx, mid)
         dims = max(dims, int(x.shape[1]))
-        cols.append({"id": mid, "label": _label(ctx, mid), "coordinates": coords,
+        cols.append({"id": mid, "label": model_label(ctx, mid), "coordinates": coords,
                      "untrained": bool(rec is not None and rec.get("steps") == 0),
                      "values": {k: (None if v is None else (int(v) if isinstance(v, int) else r4(v)))
                                 for k, v in _values(x, y, coords).items()}})

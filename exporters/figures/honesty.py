@@ -24,19 +24,12 @@ from exporters.analysis.gap import close_gap
 from exporters.analysis.honesty import K, projection_honesty
 from exporters.figures._context import FigureContext
 from exporters.figures._encoding import r4
-from exporters.figures._sections import cached_projection, load_section
+from exporters.figures._sections import cached_projection, load_section, model_label
 
 ID = "honesty"
 METHOD_LABELS = {"PCA": "PCA", "UMAP": "UMAP", "TSNE": "t-SNE"}
 STATE_LABELS = {"open": "gap as trained", "closed": "gap closed"}
 VALUES = ("full_distance", "plot_distance", "full_ratio", "plot_ratio", "exaggeration", "knn_recall")
-
-
-def _label(ctx: FigureContext, mid: str) -> str:
-    try:
-        return str(ctx.world.label(mid))
-    except (KeyError, AttributeError):
-        return mid
 
 
 def build(ctx: FigureContext, section: str = "main", **_: object) -> dict | None:
@@ -63,7 +56,7 @@ def build(ctx: FigureContext, section: str = "main", **_: object) -> dict | None
                 h = projection_honesty(x, y, p[:n], p[n:2 * n], k)
                 per_method[m] = {v: r4(h[v]) for v in VALUES}
             per_state[st] = per_method
-        rows.append({"id": mid, "label": _label(ctx, mid), "states": per_state})
+        rows.append({"id": mid, "label": model_label(ctx, mid), "states": per_state})
     return {"section": section, "dataset": ds.id, "n": n, "k": k, "chance": r4(k / (2 * n - 1)),
             "points": (2 * n), "modalities": [ds.modality(names[0]).label, ds.modality(names[1]).label],
             "projections": methods, "method_labels": {m: METHOD_LABELS[m] for m in methods},

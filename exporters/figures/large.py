@@ -26,7 +26,7 @@ from exporters.analysis.projection import SEED, concat_pairs, umap_out_of_sample
 from exporters.cache import cached_arrays
 from exporters.figures._context import FigureContext
 from exporters.figures._encoding import r4, slug, unit_box
-from exporters.figures._sections import _digest, _texts, cached_projection, items_payload, load_section
+from exporters.figures._sections import _digest, _texts, cached_projection, items_file, load_section
 from exporters.pairs import EmbeddingSet, PairedDataset
 
 ID = "large"
@@ -40,7 +40,7 @@ def build(ctx: FigureContext, section: str = "large", **_: object) -> dict | Non
         return None
     ds, models = sec
     a, b = ds.names[0], ds.names[1]
-    items = ctx.write_json(f"data/{slug(section)}/items.json", items_payload(ctx, ds))
+    items = items_file(ctx, section, ds)
     out = []
     for mid, emb in models.items():
         x, y = emb.blocks[a], emb.blocks[b]

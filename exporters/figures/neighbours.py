@@ -21,7 +21,7 @@ from exporters.analysis.gap import close_gap
 from exporters.analysis.neighbours import K, MODALITIES, neighbour_lists, neighbour_mixing, partner_found
 from exporters.figures._context import FigureContext
 from exporters.figures._encoding import r4, slug, unit_box
-from exporters.figures._sections import _label, cached_projection, items_payload, load_section
+from exporters.figures._sections import cached_projection, items_file, load_section, model_label
 
 ID = "neighbours"
 STATES = ("open", "closed")
@@ -50,7 +50,7 @@ def build(ctx: FigureContext, section: str = "main", k: int = K, **_: object) ->
         return None
     ds, models = sec
     # the section's items file, the one the explorer writes (same path, same bytes); not the explorer's payload
-    items = ctx.write_json(f"data/{slug(section)}/items.json", items_payload(ctx, ds))
+    items = items_file(ctx, section, ds)
     a, b = ds.names[0], ds.names[1]
     n = len(ds)
     k = int(min(k, n - 1))
@@ -58,7 +58,7 @@ def build(ctx: FigureContext, section: str = "main", k: int = K, **_: object) ->
     for mid, emb in models.items():
         x, y = emb.blocks[a], emb.blocks[b]
         closed = close_gap(x, y)
-        label = _label(ctx, mid)
+        label = model_label(ctx, mid)
         states, summary = {}, {}
         mix = neighbour_mixing(x, y, k)
         for st, (xs, ys) in zip(STATES, ((x, y), closed)):

@@ -21,8 +21,8 @@ import numpy as np
 from exporters.analysis.gap import close_gap
 from exporters.analysis.quadrants import hubness, partner_ranks, similarity_histograms
 from exporters.figures._context import FigureContext
-from exporters.figures._encoding import r4, slug
-from exporters.figures._sections import _label, items_payload, load_section
+from exporters.figures._encoding import r4
+from exporters.figures._sections import items_file, load_section, model_label
 
 ID = "quadrants"
 STATES = ("open", "closed")
@@ -67,14 +67,14 @@ def build(ctx: FigureContext, section: str = "main", **_: object) -> dict | None
         return None
     ds, models = sec
     # the section's items file, the one the explorer writes (same path, same bytes); not the explorer's payload
-    items = ctx.write_json(f"data/{slug(section)}/items.json", items_payload(ctx, ds))
+    items = items_file(ctx, section, ds)
     a, b = ds.names[0], ds.names[1]
     groups = (ds.content_groups(a), ds.content_groups(b))
     out = []
     for mid, emb in models.items():
         x, y = emb.blocks[a], emb.blocks[b]
         xc, yc = close_gap(x, y)
-        label = _label(ctx, mid)
+        label = model_label(ctx, mid)
         out.append({"id": mid, "label": label,
                     "states": {"open": _state(x, y, groups), "closed": _state(xc, yc, groups)}})
     return {"section": section, "items": items, "n": len(ds), "dataset": ds.id, "models": out,

@@ -154,7 +154,7 @@ def test_facts(built):
     _, data = built
     f = T.facts(data)
     assert f["scales_text"] == "1, 5, 10, 20, 30, 50 and 100"
-    assert f["own_text"] == "Model A <b>&</b> 50 and Model B 30"
+    assert f["own_text"] == "Model A <b>&</b>: 50 and Model B: 30"
     assert f["has_series"] and f["gap_falls"] and f["agrees_with_liang"] and not f["gap_mixed"]
     assert f["coldest"]["scale"] == "50" and f["warmest"]["scale"] == "30"
     assert not f["has_learned"] and f["learned"] is None

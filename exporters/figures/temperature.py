@@ -142,7 +142,7 @@ def facts(data: dict) -> dict:
     out: dict[str, Any] = {
         "n_models": len(models), "batch_size": data["batch_size"], "scales_text": _and([_scale(s) for s in scales]),
         "smallest_scale": _scale(scales[lo]), "largest_scale": _scale(scales[hi]),
-        "own_text": _and([f"{m['label']} {_scale(m['logit_scale'])}" for m in own]),
+        "own_text": _and([f"{m['label']}: {_scale(m['logit_scale'])}" for m in own]),
         "has_own": bool(own), "n_without_own": len(models) - len(own),
         "own_raise": _and(raise_own), "n_own_raise": len(raise_own), "all_own_raise": bool(own) and len(raise_own) == len(own),
         "lowest_lower": _and(lower_lo), "n_lowest_lower": len(lower_lo), "all_lowest_lower": len(lower_lo) == len(models),
@@ -159,7 +159,8 @@ def facts(data: dict) -> dict:
             "best_own": _num(_at(own[0], own[0]["own_index"])["best"]), "best_lowest": _num(_at(own[0], lo)["best"]),
             "at_min": _at(own[0], own[0]["own_index"])["best"] == own[0]["original_distance"],
             "at_clip_scale": own[0]["logit_scale"] == 100.0,    # OpenAI CLIP's learned scale (Liang et al.'s Fig. 3b)
-            "own_is_lowest": own[0]["own_index"] == lo},
+            "own_is_lowest": own[0]["own_index"] == lo,
+            "moves_at_lowest": _at(own[0], lo)["best"] != own[0]["original_distance"]},
         "has_series": data.get("series") is not None,
     }
     s = data.get("series")

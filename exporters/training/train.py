@@ -61,10 +61,13 @@ SHIPPED_CONFIGS = {
     "cloob": TrainConfig("cloob", "cloob", hopfield_beta=30.0,
                          notes="beta=8 (the paper's value) did not learn in 1200 steps here: see models/README.md"),
     # The temperature series (Liang et al. 2022, Mind the Gap, sec. 4.2): CLIP/InfoNCE with only the inverse
-    # temperature changed; `clip` is the series' fixed-30 point. Not shipped yet (see models/README.md):
-    # fixed 100 (`train --objective clip --name clip_t100 --scale 100`) and learned from 1/0.07 within [1, 100]
-    # (`train --objective clip --name clip_learned --temperature learned --scale 14.2857142857`).
+    # temperature changed; `clip` is the series' fixed-30 point.
     "clip_t10": TrainConfig("clip_t10", "clip", init_scale=10.0, notes="temperature series: fixed inverse temperature 10"),
+    "clip_t100": TrainConfig("clip_t100", "clip", init_scale=100.0,
+                             notes="temperature series: fixed inverse temperature 100"),
+    "clip_learned": TrainConfig("clip_learned", "clip", temperature="learned", init_scale=1 / 0.07,
+                                notes="temperature series: learned inverse temperature, initialised as "
+                                      "open_clip does (1/0.07), clamped at 100"),
 }
 
 

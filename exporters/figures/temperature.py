@@ -182,6 +182,11 @@ def facts(data: dict) -> dict:
         "series_text": _and([f"{_num(r['gap'])} at inverse temperature {_scale(r['scale'])}" +
                              (" (learned)" if r["mode"] == "learned" else "") for r in runs]),
         "coldest": run_facts(fixed[0]) if fixed else None, "warmest": run_facts(fixed[-1]) if fixed else None,
+        "fixed_scales_text": _and([_scale(r["scale"]) for r in reversed(fixed)]),
+        "r1_text": _and([f"{_num(_r1(r))} at inverse temperature {_scale(r['scale'])}" +
+                         (" (learned)" if r["mode"] == "learned" else "") for r in runs]),
+        "eval_r1_text": _and([f"{_num(sum(r['eval_r1']) / 2)} at {_scale(r['scale'])}" for r in runs
+                              if r["eval_r1"] is not None]),
         "learned": run_facts(learned[0]) if learned else None, "has_learned": bool(learned),
         "learned_between": bool(learned and fixed and fixed[0]["scale"] >= learned[0]["scale"] >= fixed[-1]["scale"]),
         "best_r1": run_facts(best) if best else None,

@@ -325,5 +325,33 @@ def test_slider_moves_the_landscape_and_marks_own_scales(site):
     page.locator("#temperature-temperature").screenshot(path="/tmp/temperature-series-models.png")
     mine = [v for v in axe_violations(page) if "temperature" in v]
     assert mine == [], mine
+    # a learned run (the default build has one): the same view on the same data with the first run learned
+    names = page.evaluate("""async () => {
+        const F = window.clipFigures, src = document.querySelector('#temperature-main').getAttribute('data-src');
+        const meta = JSON.parse(JSON.stringify(await F.getJSON(src)));
+        meta.series.runs[0].mode = 'learned';
+        const fig = document.createElement('figure'), mount = document.createElement('div');
+        mount.className = 'fig-mount'; fig.appendChild(mount); document.body.appendChild(fig);
+        await F.views.temperature(fig, meta, {}, window.Plotly);
+        return [fig.querySelector('.fx-temp-gap').data.map(t => t.name),
+                fig.querySelector('.fx-temp-recall').data.map(t => t.name)]; }""")
+    assert names == [["fixed, 24 pairs", "learned (where it ended)"],
+                     ["R@1", "R@1, learned", "R@5", "R@5, learned", "R@10", "R@10, learned"]]
     assert w.errors == [], w.errors
     page.close()
+
+
+def test_facts_with_a_learned_run(built):
+    import copy
+
+    _, data = built
+    d = copy.deepcopy(data)
+    learned = d["series"]["runs"][0]            # Model A (50) stands in for a learned run that ended at 50
+    learned.update(mode="learned", init_scale=14.29)
+    f = T.facts(d)
+    assert f["has_learned"] and f["learned"]["scale"] == "50" and f["learned"]["init_scale"] == "14.29"
+    assert f["series_fixed"] == 1 and f["few_fixed"] and f["fixed_scales_text"] == "30"
+    assert f["series_text"].startswith("0.805 at inverse temperature 50 (learned)")
+    assert not f["learned_between"]             # one fixed run at 30: 50 is not between the fixed ones
+    rows = T.describe(d, {})["tables"][1]["rows"]
+    assert rows[0][1] == "learned" and rows[1][1] == "given"

@@ -238,11 +238,12 @@ def test_train_temperature_options_reach_the_config():
     # the shipped series: only the temperature differs from `clip`
     from dataclasses import asdict
     base = asdict(SHIPPED_CONFIGS["clip"])
-    for name, scale in (("clip_t10", 10.0),):
+    for name, scale, mode in (("clip_t10", 10.0, "fixed"), ("clip_t100", 100.0, "fixed"),
+                              ("clip_learned", 1 / 0.07, "learned")):
         c = asdict(SHIPPED_CONFIGS[name])
-        assert (c["init_scale"], c["temperature"]) == (scale, "fixed")
-        assert {k: v for k, v in c.items() if k not in ("name", "init_scale", "notes")} == \
-               {k: v for k, v in base.items() if k not in ("name", "init_scale", "notes")}
+        assert (c["init_scale"], c["temperature"]) == (pytest.approx(scale), mode)
+        assert {k: v for k, v in c.items() if k not in ("name", "init_scale", "temperature", "notes")} == \
+               {k: v for k, v in base.items() if k not in ("name", "init_scale", "temperature", "notes")}
 
 
 def test_trainer_refuses_bad_scales(tmp_path):

@@ -8,7 +8,7 @@ from exporters.resources import resource_path
 
 ARCH = "ShapesViT-T-32"
 MODELS_DIR = resource_path("models", must_exist=False)   # <checkout>/models, or the installed package's copy
-SHIPPED_NAMES = ("random", "clip", "cyclip", "infoloob", "cloob", "clip_t10", "clip_t100")
+SHIPPED_NAMES = ("random", "clip", "cyclip", "infoloob", "cloob", "clip_t10", "clip_t100", "clip_learned")
 SHIPPED_MODELS = {name: MODELS_DIR / f"{name}.safetensors" for name in SHIPPED_NAMES}
 
 __all__ = ["ARCH", "MODELS_DIR", "SHIPPED_MODELS", "SHIPPED_NAMES"]

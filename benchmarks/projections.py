@@ -91,7 +91,7 @@ def _methods() -> dict:
     return {
         "pca": P.pca_2d,
         "umap_build": P.umap_2d,                      # what the build runs (exporters.analysis.projection)
-        "umap_500_epochs": umap_epochs(500),          # umap-learn alone: NN-descent neighbours, default epochs
+        "umap_500_epochs": umap_epochs(500),          # umap-learn's default below 10,001 points
         "umap_200_epochs": umap_epochs(200),          # its default above
         "tsne_sklearn": sk_tsne,                      # Barnes-Hut, one process
         "opentsne_1_job": open_tsne,                  # FFT-accelerated interpolation (openTSNE)

@@ -72,7 +72,6 @@ SLOW = {
     "tests/test_analysis.py::test_projections_are_deterministic": 150,
     "tests/test_figures.py::test_real_similarities_cost_at_most_half_a_byte_per_cell_gzipped": 69,
     "tests/test_analysis.py::test_umap_out_of_sample_places_partners_near": 61,
-    "tests/test_analysis.py::test_umap_above_small_data_uses_exact_neighbours_quietly": 46,
     "tests/test_reference_proof.py::test_pca_matches_projection_csv": 52,
     "tests/test_reference_copy.py::test_copy_reproduces_the_original_matrices": 48,
     "tests/test_real_config.py::test_every_section_resolves": 44,

@@ -229,35 +229,3 @@ def test_summaries_of_a_stark_gap(rng):
     assert k["same"] == 1.0 and math.isclose(k["chance"], 19 / 39)
     b = summaries.infonce_bounds(1.0, 50)
     assert math.isclose(b["uniform"], math.log(50)) and b["floor"] < b["uniform"]
-
-
-def test_exact_cosine_knn_matches_brute_force(rng):
-    e = rng.normal(size=(300, 8))
-    e[7] = e[3] * 2.0                                   # same direction as row 3: a tie at cosine 1
-    idx, dist = projection.exact_cosine_knn(e, 6, block=64)   # blocks smaller than the rows
-    u = e / np.linalg.norm(e, axis=1, keepdims=True)
-    s = u @ u.T
-    np.fill_diagonal(s, np.inf)
-    ref = np.argsort(-s, axis=1, kind="stable")[:, :6]
-    assert np.array_equal(idx, ref)
-    assert np.array_equal(idx[:, 0], np.arange(300))    # itself first, even beside an exact duplicate
-    assert idx[3, 1] == 7 and idx[7, 1] == 3 and dist[3, 1] < 1e-6
-    np.testing.assert_allclose(dist[:, 1:], 1 - np.take_along_axis(u @ u.T, idx[:, 1:], 1), atol=1e-5)
-    assert (np.diff(dist, axis=1) >= -1e-6).all()
-
-
-def test_umap_above_small_data_uses_exact_neighbours_quietly(rng, monkeypatch):
-    """Above SMALL_DATA the fit gets exact neighbours (no NN-descent); the warning umap gives for a fit
-    without a search index is a known one, and the layout is still deterministic."""
-    import warnings
-
-    monkeypatch.setattr(projection, "SMALL_DATA", 50)
-    calls = []
-    real = projection.exact_cosine_knn
-    monkeypatch.setattr(projection, "exact_cosine_knn", lambda e, k: calls.append(k) or real(e, k))
-    e = unit_rows(rng, 120, 16)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        a = projection.umap_2d(e)
-    b = projection.umap_2d(e)
-    assert calls == [15, 15] and a.shape == (120, 2) and np.array_equal(a, b)

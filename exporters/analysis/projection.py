@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 
 SEED = 31415  # the seed article's random_state, kept so layouts are comparable
-VERSION = 2   # of the settings below, part of every cached projection's key: raise it when they change
+VERSION = 1   # of the settings below, part of every cached projection's key: raise it when they change
 
 # The warnings a projection is known to give and that say nothing about this build: (category,
 # regex that the start of the message must match, why it is harmless). Only these are silenced; any
@@ -17,8 +17,6 @@ VERSION = 2   # of the settings below, part of every cached projection's key: ra
 KNOWN_WARNINGS = (
     (ImportWarning, r"Tensorflow not installed; ParametricUMAP will be unavailable",
      "umap's import notes a model family we do not use (ParametricUMAP needs tensorflow)"),
-    (UserWarning, r"precomputed_knn\[2\] \(knn_search_index\) is not an NNDescent object",
-     "umap_2d hands UMAP exact neighbours without a search index; those fits never transform new points"),
 )
 
 
@@ -38,38 +36,7 @@ def pca_2d(e: np.ndarray) -> np.ndarray:
     return PCA(n_components=2, svd_solver="full").fit_transform(np.asarray(e, float))
 
 
-# umap-learn computes exact neighbours itself up to this many points, and approximate ones (NN-descent)
-# above; there the build hands it exact cosine neighbours instead (exact_cosine_knn).
-SMALL_DATA = 4096
-
-
-def exact_cosine_knn(e: np.ndarray, k: int, block: int = 2048) -> tuple[np.ndarray, np.ndarray]:
-    """The k nearest rows of every row by cosine distance (1 - cosine), itself first, nearest first.
-
-    Why: above SMALL_DATA points umap-learn finds neighbours with NN-descent, which at 10,000 points took
-    about 4/5 of a UMAP fit and compiles its own kernels; a blocked matrix product finds the exact
-    neighbours in seconds (benchmarks/projections.py measures both in one run). Ties: lower index first.
-    """
-    e = np.asarray(e, np.float64)
-    u = (e / np.linalg.norm(e, axis=1, keepdims=True)).astype(np.float32)
-    m = len(u)
-    k = min(k, m)
-    idx, dist = np.empty((m, k), np.int64), np.empty((m, k), np.float32)
-    for s in range(0, m, block):
-        sim = u[s:s + block] @ u.T
-        rows = np.arange(sim.shape[0])
-        sim[rows, s + rows] = np.inf                    # itself first, whatever rounding says
-        part = np.argpartition(-sim, k - 1, axis=1)[:, :k]
-        ps = np.take_along_axis(sim, part, 1)
-        order = np.lexsort((part, -ps), axis=1)          # by similarity, then by index
-        idx[s:s + block] = np.take_along_axis(part, order, 1)
-        top = np.take_along_axis(ps, order, 1)
-        top[:, 0] = 1.0
-        dist[s:s + block] = np.clip(1.0 - top, 0.0, 2.0)
-    return idx, dist
-
-
-def _umap(n: int, seed: int, metric: str = "cosine", knn: tuple | None = None):
+def _umap(n: int, seed: int, metric: str = "cosine"):
     with known_warnings_silenced():
         import umap
 
@@ -79,19 +46,14 @@ def _umap(n: int, seed: int, metric: str = "cosine", knn: tuple | None = None):
     # (benchmarks/projections.py): no faster there (the neighbour search dominates) and 1 % fewer
     # true neighbours kept, so the default stays.
     return umap.UMAP(n_components=2, metric=metric, random_state=seed, n_jobs=1,
-                     n_neighbors=min(15, max(2, n - 1)), init="pca" if n > 4 else "random",
-                     precomputed_knn=knn if knn is not None else (None, None, None))
+                     n_neighbors=min(15, max(2, n - 1)), init="pca" if n > 4 else "random")
 
 
 def umap_2d(e: np.ndarray, seed: int = SEED) -> np.ndarray:
     """UMAP on cosine distance; fixing random_state makes it single-threaded and repeatable."""
     e = np.asarray(e, np.float32)
-    knn = None
-    if len(e) > SMALL_DATA:
-        i, d = exact_cosine_knn(e, min(15, len(e) - 1))
-        knn = (i, d, None)    # no search index: this fit is never asked to transform new points
     with known_warnings_silenced():
-        return _umap(len(e), seed, knn=knn).fit_transform(e).astype(np.float64)
+        return _umap(len(e), seed).fit_transform(e).astype(np.float64)
 
 
 def tsne_2d(e: np.ndarray, seed: int = SEED) -> np.ndarray:

@@ -41,7 +41,7 @@ def _record(fn):
 
 
 def test_unexpected_warnings_are_not_swallowed(monkeypatch):
-    monkeypatch.setattr(projection, "_umap", lambda n, seed, metric="cosine", knn=None: _Reducer())
+    monkeypatch.setattr(projection, "_umap", lambda n, seed, metric="cosine": _Reducer())
     e = np.eye(4)
     assert _record(lambda: projection.umap_2d(e)) == [(RuntimeWarning, "something nobody expected")]
     assert _record(lambda: projection.umap_out_of_sample(e, e)) == [

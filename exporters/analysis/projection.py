@@ -8,7 +8,8 @@ import warnings
 import numpy as np
 
 SEED = 31415  # the seed article's random_state, kept so layouts are comparable
-VERSION = 1   # of the settings below, part of every cached projection's key: raise it when they change
+VERSION = 2   # of the settings below, part of every cached projection's key: raise it when they change
+LARGE = 4096   # points above which UMAP runs 200 epochs (where umap-learn also leaves exact neighbours)
 
 # The warnings a projection is known to give and that say nothing about this build: (category,
 # regex that the start of the message must match, why it is harmless). Only these are silenced; any
@@ -42,11 +43,14 @@ def _umap(n: int, seed: int, metric: str = "cosine"):
 
     # PCA initialisation: deterministic, and fast where the spectral one runs one ARPACK solve per
     # connected component of the neighbour graph (minutes on 10 000 clustered points).
-    # Epochs: umap-learn's default (500 up to 10,000 points). 200 were measured beside it at 10,000
-    # (benchmarks/projections.py): no faster there (the neighbour search dominates) and 1 % fewer
-    # true neighbours kept, so the default stays.
+    # Epochs: umap-learn's default (500) up to LARGE points, 200 above (umap-learn's own default
+    # from 10,001). benchmarks/projections.py at 10,000 points, numba kernels compiled before timing:
+    # 500 epochs 12.3 s, 200 epochs 5.4 s, true neighbours kept 0.717 and 0.707 (one run; an earlier
+    # run that timed the kernels' compilation with the fit saw no difference).
     return umap.UMAP(n_components=2, metric=metric, random_state=seed, n_jobs=1,
-                     n_neighbors=min(15, max(2, n - 1)), init="pca" if n > 4 else "random")
+                     n_neighbors=min(15, max(2, n - 1)), init="pca" if n > 4 else "random",
+                     n_epochs=200 if n > LARGE else None)
+
 
 
 def umap_2d(e: np.ndarray, seed: int = SEED) -> np.ndarray:

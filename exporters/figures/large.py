@@ -23,6 +23,7 @@ import numpy as np
 from exporters.analysis import tiles
 from exporters.analysis.gap import close_gap
 from exporters.analysis.projection import SEED, concat_pairs, umap_out_of_sample
+from exporters.analysis.projection import VERSION as PROJECTION_VERSION
 from exporters.cache import cached_arrays
 from exporters.figures._context import FigureContext
 from exporters.figures._encoding import r4, slug, unit_box
@@ -46,7 +47,7 @@ def build(ctx: FigureContext, section: str = "large", **_: object) -> dict | Non
         x, y = emb.blocks[a], emb.blocks[b]
         xc, yc = close_gap(x, y)
         views = {"closed": unit_box(cached_projection(ctx, np.vstack([xc, yc]), "UMAP"))}
-        parts = {"what": "umap_oos", "seed": SEED, "data": _digest([x, y]), "v": 1}
+        parts = {"what": "umap_oos", "seed": SEED, "data": _digest([x, y]), "v": 1, "settings": PROJECTION_VERSION}
         arr, _ = cached_arrays(parts, lambda: dict(zip(("fit", "proj"), umap_out_of_sample(x, y))),
                                ctx.cache_dir / "projections")
         views["oos"] = unit_box(np.vstack([arr["fit"], arr["proj"]]))

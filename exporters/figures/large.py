@@ -119,7 +119,7 @@ def heatmap(ctx: FigureContext, section: str, ds: PairedDataset, mid: str, emb: 
             "offset": offset, "scale": scale, "max_abs_error": math.ceil(scale / 2 * 1e6) / 1e6,
             "tiles": base + "/{p}/{i}-{j}.bin", "gzip": True}
     src = ctx.write_json(f"data/{slug(section)}/heatmap-{slug(mid)}.json", meta)
-    return {"model": mid, "label": meta["label"], "src": src, "items": m * n, "cells": (m * n) ** 2,
+    return {"model": mid, "label": meta["label"], "src": src, "side": m * n, "cells": (m * n) ** 2,
             "levels": sorted(levels), "overview": overview, "max_abs_error": meta["max_abs_error"],
             "zrange": [offset, round(offset + 255 * scale, 6)],
             "pyramid_bytes": sum(v["bytes"] for v in levels.values()),

@@ -42,6 +42,34 @@ class Modality:
 
 
 @dataclass(frozen=True)
+class ClassTask:
+    """Class labels of one modality's items and a prompt per class: what zero-shot classification needs.
+
+    prompts[c] holds one or more texts for class c; a model's class embedding is the normalised mean
+    of their normalised embeddings (prompt ensembling, Radford et al. 2021, section 3.1.4).
+    labels[i] is the class of item i of modality `of`.
+    """
+
+    name: str                          # key in JSON, e.g. 'shape'
+    label: str                         # what the article calls it, e.g. 'shape of the main object'
+    classes: tuple[str, ...]
+    prompts: tuple[tuple[str, ...], ...]
+    labels: tuple[int, ...]
+    of: str = "image"
+
+    def __post_init__(self) -> None:
+        if len(self.classes) < 2 or len(self.prompts) != len(self.classes) or not all(self.prompts):
+            raise UserError(f"class task {self.name!r}: needs two or more classes, each with one or more prompts")
+        bad = [i for i, c in enumerate(self.labels) if not 0 <= c < len(self.classes)]
+        if bad:
+            raise UserError(f"class task {self.name!r}: item #{bad[0]} has label {self.labels[bad[0]]}, "
+                            f"outside 0..{len(self.classes) - 1}")
+
+    def flat_prompts(self) -> list[str]:
+        return [t for texts in self.prompts for t in texts]
+
+
+@dataclass(frozen=True)
 class PairedDataset:
     """n items, each seen in every modality (row i of every modality belongs together)."""
 
@@ -50,9 +78,14 @@ class PairedDataset:
     modalities: tuple[Modality, ...]
     description: str = ""
     extra: dict = field(default_factory=dict, compare=False)
+    tasks: tuple[ClassTask, ...] = field(default=(), compare=False)   # zero-shot labels, where the data has them
 
     def __post_init__(self) -> None:
         n = len(self.ids)
+        for t in self.tasks:
+            if t.of not in self.names or len(t.labels) != n:
+                raise UserError(f"dataset {self.id}: class task {t.name!r} needs one label per item of a "
+                                f"modality of the dataset ({len(t.labels)} labels of {t.of!r}, {n} pairs)")
         for m in self.modalities:
             if len(m.items) != n:
                 raise UserError(f"dataset {self.id}: modality {m.name!r} has {len(m.items)} items but "
@@ -89,8 +122,10 @@ class PairedDataset:
         """The pairs at `indices`, as a dataset of its own (id gets `suffix`)."""
         mods = tuple(Modality(m.name, m.kind, m.label, tuple(m.items[i] for i in indices))
                      for m in self.modalities)
+        tasks = tuple(ClassTask(t.name, t.label, t.classes, t.prompts, tuple(t.labels[i] for i in indices), t.of)
+                      for t in self.tasks)
         return PairedDataset(f"{self.id}_{suffix}", tuple(self.ids[i] for i in indices), mods,
-                             self.description, dict(self.extra))
+                             self.description, dict(self.extra), tasks)
 
 
 @dataclass(frozen=True)

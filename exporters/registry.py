@@ -37,6 +37,7 @@ class Source:
     check: Callable[[dict, str], None] | None = None            # rules between keys, at load_config
     records: tuple[str, ...] = ()               # model sources: provenance keys the build's record keeps
     records_from_table: tuple[str, ...] = ()    # ... of which these are read from the table itself
+    encodes_text: bool = False                  # model sources: can embed any text (class prompts, zero-shot)
 
     @property
     def allowed(self) -> tuple[str, ...]:
@@ -118,9 +119,10 @@ MODEL_SOURCES: dict[str, Source] = {s.name: s for s in (
     Source("open_clip", "exporters.sources.openclip:from_config", ("arch",),
            ("pretrained", "checkpoint", "random_init", "checkpoint_format", "trusted_pickle"),
            check=_one_source_of_weights, example={"arch": "ViT-B-32", "random_init": True},
-           records=_OPEN_CLIP_RECORDS, records_from_table=("pretrained", "checkpoint")),
+           records=_OPEN_CLIP_RECORDS, records_from_table=("pretrained", "checkpoint"), encodes_text=True),
     Source("cloob_laion", "exporters.sources.checkpoints:cloob_laion_from_config", ("checkpoint",), ("config",),
-           example={"checkpoint": "cloob_laion_400m_vit_b_16_16_epochs.pkl"}, records=_OPEN_CLIP_RECORDS),
+           example={"checkpoint": "cloob_laion_400m_vit_b_16_16_epochs.pkl"}, records=_OPEN_CLIP_RECORDS,
+           encodes_text=True),
     Source("arrays", "exporters.sources.arrays:from_config", ("path",), ("logit_scale",),
            example={"path": "emb_{dataset}.npz"}, records=("source", "path")),
     Source("reference", "exporters.sources.reference:embeddings_from_config", (), ("name", "logit_scale"),

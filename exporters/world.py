@@ -45,6 +45,36 @@ class World:
         ds = self.dataset(opts["dataset"])
         return ds, {m: self.embeddings(m, opts["dataset"]) for m in opts["models"]}
 
+    def class_embeddings(self, model_id: str, dataset_id: str) -> dict[str, "np.ndarray"] | None:
+        """{task name: (classes, d) unit class embeddings} for the dataset's zero-shot tasks (PairedDataset.tasks),
+        or None when the model's source cannot embed new text (precomputed embeddings and similarities).
+
+        The prompts are embedded like any dataset (same model, same cache), as a text-only dataset of their own;
+        a class's embedding is the normalised mean of its prompts' (ensembling)."""
+        import numpy as np
+
+        from exporters.analysis.normalize import l2_normalize
+        from exporters.pairs import Modality, PairedDataset
+
+        ds = self.dataset(dataset_id)
+        entry = self.config.models[model_id]
+        if not ds.tasks or not registry.model_source(entry.source, f"model {model_id}").encodes_text:
+            return None
+        out = {}
+        for t in ds.tasks:
+            prompts = t.flat_prompts()
+            pid = f"{dataset_id}#prompts-{t.name}"
+            if pid not in self._datasets:
+                self._datasets[pid] = PairedDataset(
+                    f"{ds.id}_prompts_{t.name}", tuple(f"{t.name}-{i:03d}" for i in range(len(prompts))),
+                    (Modality("text", "text", "Text", tuple(prompts)),),
+                    description=f"zero-shot prompts of {ds.id}, task {t.name}")
+            block = self._embed(entry, pid).blocks["text"]
+            starts = np.cumsum([0] + [len(p) for p in t.prompts])
+            means = np.stack([block[a:b].mean(axis=0) for a, b in zip(starts[:-1], starts[1:])])
+            out[t.name] = l2_normalize(means, f"{model_id}: class embeddings of {ds.id}:{t.name}")
+        return out
+
     def provenance(self) -> list[dict]:
         """Where every embedding used so far came from: model source, weights id, dataset, size.
 

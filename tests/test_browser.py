@@ -309,6 +309,16 @@ def test_default_site(tmp_path_factory, chromium):
                 assert p.evaluate("() => document.querySelector('#explorer-molecules .fx-heat').data[0].z.length") == 200
             if pg == "world/":
                 assert p.evaluate("() => document.querySelector('#explorer-world .fx-heat').data[0].z.length") == 200
+            if pg == "cost/":
+                # zero-shot accuracy on the shapes world's two class tasks, in the menu and in the prose
+                from exporters.figures import gapcost
+                import re
+                opts = p.evaluate("() => [...document.querySelectorAll('#gapcost-world select option')].map(o => o.value)")
+                assert opts[-2:] == ["zs:shape", "zs:colour"], opts
+                zs = gapcost.facts(json.loads((site / "data" / "gapcost-world.json").read_text()))["zero_shot"]
+                text = re.sub(r"\s+", " ", p.inner_text("article"))
+                for z in zs:
+                    assert f"({z['n_classes']} classes, floor {z['majority']:.2f})" in text, z
             if pg == "large/":
                 sel = "figure[data-figure=large] .fx-large"
                 counts = p.evaluate(f"() => document.querySelector('{sel}').data.slice(1).map(t => t.x.length)")

@@ -186,6 +186,145 @@ def test_cost_page_states_the_facts(synthetic_cfg, tmp_path):
     assert "up to *s* = 1.5" in page and "batches of 24 pairs" in page
 
 
+# -- zero-shot: class tasks of the shapes world, their prompts embedded by the model ----------------------------
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_shapes_class_tasks_label_the_main_object(tmp_path):
+    from exporters.datasets import shapes
+    from exporters.errors import UserError
+    from exporters.pairs import ClassTask
+
+    ds = shapes.shapes_dataset("eval100", tmp_path)
+    assert [t.name for t in ds.tasks] == ["shape", "colour"]
+    shape, colour = ds.tasks
+    scenes = [shapes.make_scene(i, "eval100") for i in range(len(ds))]
+    assert list(shape.labels) == [shapes.SHAPES.index(s.objects[0].shape) for s in scenes]
+    assert [colour.classes[c] for c in colour.labels] == [s.objects[0].colour for s in scenes]
+    # a shape is named in the caption by one of its words, so the label is the caption's shape
+    for s, c in zip(scenes[:30], shape.labels):
+        words = {w for forms in shapes.SHAPE_WORDS[shape.classes[c]] for w in forms}
+        assert words & set(s.caption.split()), s.caption
+    vocab = shapes.all_words()             # every prompt is in the word-level tokenizer's vocabulary
+    assert all(set(t.split()) <= vocab for task in ds.tasks for t in task.flat_prompts())
+    assert "a picture of an orange circle" in colour.prompts[colour.classes.index("orange")]
+    sub = ds.subset([3, 1], "two")          # a subset keeps its items' labels
+    assert sub.tasks[0].labels == (shape.labels[3], shape.labels[1])
+    with pytest.raises(UserError, match="item #1 has label 5"):
+        ClassTask("k", "k", ("a", "b"), (("a",), ("b",)), (0, 5))
+    with pytest.raises(UserError, match="one label per item"):
+        type(ds)("x", ("a", "b"), ds.modalities[:1] and (), tasks=(shape,))
+
+
+@pytest.fixture(scope="module")
+def zs_world(tmp_path_factory):
+    """The shapes world's 100 evaluation pairs under our trained CLIP (its shipped checkpoint), an untrained
+    model and precomputed embeddings of the same pairs (which cannot embed a prompt)."""
+    from exporters.datasets import shapes
+
+    root = tmp_path_factory.mktemp("zs-world")
+    n = shapes.SPLITS["eval100"]
+    rng = np.random.default_rng(3)
+    np.savez(root / "pre.npz", image=rng.normal(size=(n, 8)), text=rng.normal(size=(n, 8)) + 0.5)
+    (root / "zs.toml").write_text(f"""
+[datasets.shapes100]
+source = "shapes"
+split = "eval100"
+
+[models.clip]
+source = "open_clip"
+arch = "ShapesViT-T-32"
+checkpoint = "{REPO / 'models' / 'clip.safetensors'}"
+label = "Ours: CLIP"
+
+[models.random]
+source = "open_clip"
+arch = "ShapesViT-T-32"
+random_init = true
+label = "Untrained"
+
+[models.pre]
+source = "arrays"
+path = "pre.npz"
+label = "Precomputed"
+
+[sections.main]
+dataset = "shapes100"
+models = ["clip", "random", "pre"]
+""")
+    ctx = _ctx(root / "zs.toml", root / "out")
+    return ctx, gc.build(ctx, section="main")
+
+
+def test_zero_shot_curves_are_the_models_own_classification(zs_world):
+    from exporters.analysis.gap_cost import zero_shot_accuracy
+    from exporters.sources.openclip import OpenClipSource
+
+    ctx, d = zs_world
+    zs = d["zero_shot"]
+    assert [t["key"] for t in zs["tasks"]] == ["zs:shape", "zs:colour"] and zs["without"] == ["pre"]
+    assert [m["key"] for m in d["metrics"]][-2:] == ["zs:shape", "zs:colour"]
+    ds, models = ctx.world.section("main")
+    shape = ds.tasks[0]
+    counts = np.bincount(shape.labels, minlength=5)
+    assert zs["tasks"][0]["majority"] == round(counts.max() / 100, 4) and zs["tasks"][0]["counts"] == counts.tolist()
+    # the class embedding is the normalised mean of the prompts' normalised embeddings, by the model itself
+    src = OpenClipSource("ShapesViT-T-32", checkpoint=str(REPO / "models" / "clip.safetensors"))
+    model, _, tok = src.load()
+    import torch
+    with torch.no_grad():
+        feats = model.encode_text(tok(shape.flat_prompts())).float().numpy().astype(np.float64)
+    feats /= np.linalg.norm(feats, axis=1, keepdims=True)
+    starts = np.cumsum([0] + [len(p) for p in shape.prompts])
+    mine = np.stack([feats[a:b].mean(0) for a, b in zip(starts[:-1], starts[1:])])
+    mine /= np.linalg.norm(mine, axis=1, keepdims=True)
+    theirs = ctx.world.class_embeddings("clip", "shapes100")["shape"]
+    assert np.allclose(mine, theirs, atol=1e-5)
+    x = models["clip"].blocks["image"]
+    by_row = {m["id"]: m for m in d["models"]}
+    want = zero_shot_accuracy(x, np.asarray(shape.labels), mine)
+    assert by_row["clip"]["curves"]["renormalized"]["zs:shape"][0] == round(want, 4)
+    assert by_row["clip"]["curves"]["raw"]["zs:shape"][0] == round(want, 4)     # no shift yet: both variants agree
+    assert len(by_row["clip"]["curves"]["raw"]["zs:colour"]) == len(d["fractions"])
+    # a model that cannot embed text has no zero-shot curve, and says so rather than show one
+    assert by_row["pre"]["curves"]["renormalized"]["zs:shape"] is None
+    assert ctx.world.class_embeddings("pre", "shapes100") is None
+    # colour is learned by the trained model, not by the untrained one (chance is about 1/6)
+    assert by_row["clip"]["curves"]["renormalized"]["zs:colour"][0] > 0.6
+    assert by_row["random"]["curves"]["renormalized"]["zs:colour"][0] < 0.4
+    out = gc.describe(d, {})
+    assert "Zero-shot accuracy (in the metric menu)" in out["caption"]
+    pre_row = next(r for r in out["tables"][0]["rows"] if r[0] == "Precomputed")
+    assert pre_row[-3:-1] == ["n/a \u2192 n/a", "n/a \u2192 n/a"]
+
+
+def test_zero_shot_facts_name_the_floor_and_who_beats_it():
+    d = _data([("A", 0.5, 0.5, (1.0, 2.0), False), ("B", 0.6, 0.6, (1.0, 2.0), False),
+               ("U", 0.1, 0.1, (1.0, 2.0), True)])
+    for key, vals in (("zs:colour", [(0.90, 0.91), (0.85, 0.85), (0.18, 0.17)]),
+                      ("zs:shape", [(0.20, 0.27), (0.40, 0.39), (0.20, 0.20)])):
+        for m, (b, a) in zip(d["models"], vals):
+            for v in ("renormalized", "raw"):
+                m["curves"][v][key] = [b + (a - b) * i / 10 for i in range(16)]
+    d["zero_shot"] = {"without": [], "tasks": [
+        {"key": "zs:colour", "name": "colour", "label": "colour", "classes": list("abcdef"),
+         "prompts": [["a red x", "a red y"]] + [["p"]] * 5, "majority": 0.21, "counts": []},
+        {"key": "zs:shape", "name": "shape", "label": "shape", "classes": list("abcde"),
+         "prompts": [["a circle"]] * 5, "majority": 0.27, "counts": []}]}
+    f = gc.facts(d)
+    colour, shape = f["zero_shot"]
+    assert colour["bar"] == round(0.21 + 2 * (0.21 * 0.79 / 100) ** 0.5, 4)
+    assert colour["all_beat"] and shape["any_beat"] and not shape["all_beat"] and shape["beaters"] == "B"
+    assert (colour["lo_before"], colour["hi_before"], colour["untrained"]["before"]) == (0.85, 0.9, 0.18)
+    assert colour["example"] == "a red x" and colour["ensemble"] == 2
+    assert f["zs_max_change"]["label"] == "A" and f["zs_max_change"]["size"] == 0.07
+    assert f["zs_learned"] == "colour" and f["zs_not_learned"] == "" and not f["zs_contrast"]
+    assert colour["name"] == "colour"
+    d["models"][1]["curves"]["renormalized"]["zs:shape"] = [0.28] * 16       # B no longer beats 0.27 + 2 se
+    f = gc.facts(d)
+    assert f["zs_contrast"] and f["zs_not_learned"] == "shape"
+
+
 # -- the view in a browser ------------------------------------------------------------------------------------
 POINT_XY = """([sel, trace, k]) => { const gd = document.querySelector(sel); gd.scrollIntoView({block: "center"});
   const fl = gd._fullLayout, b = gd.getBoundingClientRect(), t = gd.data[trace];
@@ -249,5 +388,42 @@ def test_gapcost_view_in_chromium(tmp_path_factory):
         PageWatch(p).wait_figures()
         assert p.get_attribute(fig, "data-state") == "y2x@5|raw"
         assert axe_violations(p, context=fig) == []
+        assert w.errors == [], w.errors
+        page.close()
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not have_browser(), reason="needs playwright and /usr/bin/chromium")
+def test_gapcost_zero_shot_in_chromium(zs_world, tmp_path_factory):
+    """The view on the shapes world's data (written over the synthetic site's): the zero-shot metrics are in the
+    menu, draw the models that have them, and mark the commonest-class floor."""
+    _, d = zs_world
+    _, site = synthetic_site(tmp_path_factory.mktemp("browser-zs"))
+    (site / "data" / "gapcost-main.json").write_text(dumps(d), encoding="utf-8")
+    fig, left = "#gapcost-main", "#gapcost-main .fx-gapcost-retrieval"
+    with serve(site) as base, browser() as b:
+        page = b.new_page(viewport={"width": 1280, "height": 900})
+        w = PageWatch(page)
+        page.goto(base + "cost/")
+        w.wait_figures()
+        options = page.evaluate(f"() => [...document.querySelectorAll('{fig} select option')].map(o => o.value)")
+        assert options[-2:] == ["zs:shape", "zs:colour"]
+        page.select_option(f"{fig} select", "zs:colour")
+        page.wait_for_function(f"() => document.querySelector('{fig}').dataset.state === 'zs:colour|renormalized'")
+        ys = page.evaluate(f"() => document.querySelector('{left}').data.filter((t, k) => k % 2 === 0).map(t => t.y)")
+        with_zs = [m for m in d["models"] if m["curves"]["renormalized"]["zs:colour"] is not None]
+        assert ys == [m["curves"]["renormalized"]["zs:colour"] for m in with_zs] and len(with_zs) == 2
+        floor = d["zero_shot"]["tasks"][1]["majority"]
+        shapes = page.evaluate(f"() => document.querySelector('{left}').layout.shapes.map(s => [s.y0, s.y1, s.xref])")
+        assert [floor, floor, "paper"] in shapes
+        notes = page.evaluate(f"() => [...document.querySelectorAll('{left} .annotation-text')].map(a => a.textContent)")
+        assert "always the commonest class" in notes, notes
+        x, y = page.evaluate(POINT_XY, [left, 0, 3])
+        page.mouse.move(x, y)
+        page.wait_for_selector(f"{left} .hoverlayer .hovertext")
+        tip = page.text_content(f"{left} .hoverlayer .hovertext")
+        assert "Ours: CLIP" in tip and "zero-shot: colour (6 classes)" in tip, tip
+        page.screenshot(path="/tmp/gapcost-zero-shot.png", full_page=False)
+        assert axe_violations(page, context=fig) == []
         assert w.errors == [], w.errors
         page.close()

@@ -25,7 +25,7 @@
   function traces(meta, variant, key, what) {
     var out = [], c = meta.closed;
     meta.models.forEach(function (m, k) {
-      if (!m.curves || m.curves[variant][key] === null) return;
+      if (!m.curves || m.curves[variant][key] == null) return;   // null or absent: no such curve
       var y = m.curves[variant][key], col = LINE_COLORS[k % LINE_COLORS.length], name = esc(m.label);
       var tip = name + "<br>shift %{x:.1f} of the closing shift<br>" + esc(what) + " %{y:.3f}";
       // the line's own points at 0 and 1 name their state too: whichever trace takes the hover says it
@@ -54,7 +54,7 @@
     var note = h("p", {className: "fx-meta", text: hasLoss ? "" :
       "No model of this section has a logit scale, so there is no loss curve."});
     var controls = h("div", {className: "fx-controls"}, [
-      select("Retrieval metric", meta.metrics.map(function (x) { return [x.key, x.label]; }), metric, function (v) {
+      select("Metric", meta.metrics.map(function (x) { return [x.key, x.label]; }), metric, function (v) {
         metric = v; draw(true);
       }),
       checkbox("Re-normalise onto the sphere after the shift", variant === "renormalized", function (on) {
@@ -66,8 +66,15 @@
 
     function draw(changed) {
       var label = meta.metrics[keys.indexOf(metric)].label;
-      var done = [Plotly.react(left, traces(meta, variant, metric, label), layout(meta, label, [-0.02, 1.02]),
-                               NOSELECT_CONFIG)];
+      var lay = layout(meta, label, [-0.02, 1.02]);
+      var task = meta.zero_shot ? meta.zero_shot.tasks.filter(function (t) { return t.key === metric; })[0] : null;
+      if (task) {   // zero-shot: the floor of always answering the commonest class
+        lay.shapes.push({type: "line", xref: "paper", yref: "y", x0: 0, x1: 1, y0: task.majority, y1: task.majority,
+                         line: {color: "#595959", width: 1, dash: "dash"}});
+        lay.annotations.push({xref: "paper", yref: "y", x: 0, y: task.majority, xanchor: "left", yanchor: "bottom",
+                              showarrow: false, text: "always the commonest class", font: {size: 11, color: "#595959"}});
+      }
+      var done = [Plotly.react(left, traces(meta, variant, metric, label), lay, NOSELECT_CONFIG)];
       if (hasLoss) {
         done.push(Plotly.react(right, traces(meta, variant, "loss", "loss"),
                                layout(meta, "loss (symmetric InfoNCE)", undefined), NOSELECT_CONFIG));

@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from exporters.errors import UserError
-from exporters.pairs import Modality, PairedDataset
+from exporters.pairs import ClassTask, Modality, PairedDataset
 
 SHAPES_VERSION = "v1"
 SEED = 20240521
@@ -265,9 +265,9 @@ def _modalities(paths: list[str], captions: list[str]) -> tuple[Modality, ...]:
     return (Modality("image", "image", "Image", tuple(paths)), Modality("text", "text", "Text", tuple(captions)))
 
 
-def _split_pairs(split: str, n: int, image_dir: Path) -> tuple[list[str], list[str], list[str]]:
+def _split_pairs(split: str, n: int, image_dir: Path) -> tuple[list[str], list[str], list[str], list[Scene]]:
     folder = "train" if split == "train" else "eval"
-    ids, paths, captions = [], [], []
+    ids, paths, captions, scenes = [], [], [], []
     for i in range(n):
         scene = make_scene(i, split)
         path = _root(image_dir) / folder / f"{i:05d}.png"
@@ -276,18 +276,39 @@ def _split_pairs(split: str, n: int, image_dir: Path) -> tuple[list[str], list[s
         ids.append(f"{folder}-{i:05d}")
         paths.append(str(path))
         captions.append(scene.caption)
-    return ids, paths, captions
+        scenes.append(scene)
+    return ids, paths, captions, scenes
+
+
+# --- zero-shot classes: what the generator knows of every image -----------------------------------------
+def _a(word: str) -> str:
+    return ("an " if word[0] in "aeiou" else "a ") + word
+
+
+def class_tasks(scenes: list[Scene]) -> tuple[ClassTask, ...]:
+    """Two zero-shot tasks on the main object (objects[0]; a scene's second object, if any, differs in shape
+    and colour): its shape (5 classes) and its colour (6). Each class is an ensemble of prompts in the
+    captions' own words: every synonym of a shape, and a colour named with every shape."""
+    shape_prompts = tuple(tuple(f"{pre}{_a(one)}" for pre in ("a picture of ", "")
+                                for one, _ in SHAPE_WORDS[s]) for s in SHAPES)
+    colour_prompts = tuple(tuple(f"a picture of {_a(f'{c} {s}')}" for s in SHAPES) for c in COLOURS)
+    return (ClassTask("shape", "shape of the main object", SHAPES, shape_prompts,
+                      tuple(SHAPES.index(sc.objects[0].shape) for sc in scenes)),
+            ClassTask("colour", "colour of the main object", tuple(COLOURS), colour_prompts,
+                      tuple(list(COLOURS).index(sc.objects[0].colour) for sc in scenes)))
 
 
 def shapes_dataset(split: str, image_dir: Path) -> PairedDataset:
-    """A split as a PairedDataset ('train', 'eval100' or 'eval5000'); writes missing PNGs."""
+    """A split as a PairedDataset ('train', 'eval100' or 'eval5000'), with its zero-shot class tasks;
+    writes missing PNGs."""
     if split not in SPLITS:
         raise UserError(f"unknown shapes split {split!r}; use one of {', '.join(SPLITS)}")
-    ids, paths, captions = _split_pairs(split, SPLITS[split], image_dir)
+    ids, paths, captions, scenes = _split_pairs(split, SPLITS[split], image_dir)
     return PairedDataset(
         f"shapes_{SHAPES_VERSION}_{split}", tuple(ids), _modalities(paths, captions),
         description=f"Generated shapes world {SHAPES_VERSION}, split {split}: {len(ids)} image-caption pairs",
         extra={"generator": "exporters.datasets.shapes", "version": SHAPES_VERSION, "split": split},
+        tasks=class_tasks(scenes),
     )
 
 

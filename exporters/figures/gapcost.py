@@ -10,18 +10,21 @@ exported: re-normalised onto the sphere after the shift (the seed's closing) and
 sphere). Why: the seed answers "does closing the gap cost anything?" with one loss number, while
 retrieval tells the reader what a user of the embeddings would lose.
 
-Zero-shot accuracy needs a class label per image and an embedded prompt per class; a section's
-PairedDataset carries neither (COCO has no labels; the shapes world's generator knows each scene's
-shapes, but the build embeds no class prompts), so the data says `zero_shot: null` and the page
-says so rather than show a number.
+Zero-shot accuracy is added where the section's dataset has class tasks (PairedDataset.tasks: a label
+per image and prompts per class; the shapes world has two) and a model's source can embed the prompts
+(registry `encodes_text`): the images slide by -delta/2 and the class embeddings by +delta/2 along the
+paired data's gap vector, the same shift as the captions'. COCO has no labels and the real models are
+known only through their exported embeddings, so there `zero_shot` is null and the page says why.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from exporters.analysis.gap import modality_distance
-from exporters.analysis.gap_cost import FRACTIONS, RECALLS, gap_cost
+import numpy as np
+
+from exporters.analysis.gap import gap_vector, modality_distance
+from exporters.analysis.gap_cost import FRACTIONS, RECALLS, closing_deltas, gap_cost, zero_shot_curve
 from exporters.figures._context import FigureContext
 from exporters.figures._encoding import r4
 from exporters.figures._prose import flat_loss
@@ -48,6 +51,9 @@ def build(ctx: FigureContext, section: str = "main", **_: object) -> dict | None
     groups = (ds.content_groups(a), ds.content_groups(b))
     fractions = [float(f) for f in FRACTIONS]
     rows = []
+    tasks = [t for t in ds.tasks if t.of == a]
+    classes = {mid: ctx.world.class_embeddings(mid, ctx.section_opts(section)["dataset"]) for mid in models} if tasks else {}
+    zs_keys = [f"zs:{t.name}" for t in tasks if any(c is not None for c in classes.values())]
     for mid, emb in models.items():
         x, y = emb.blocks[a], emb.blocks[b]
         row: dict[str, Any] = {"id": mid, "label": str(ctx.world.label(mid)), "logit_scale": emb.logit_scale,
@@ -63,13 +69,41 @@ def build(ctx: FigureContext, section: str = "main", **_: object) -> dict | None
         row["curves"] = {v: {k: [r4(t) for t in cost[v][k]] for k in (*RECALLS, "distance")}
                          | {"loss": None if cost[v]["loss"] is None else [r4(t) for t in cost[v]["loss"]]}
                          for v in VARIANTS}
+        deltas = closing_deltas(x, y, fractions)
+        for t in tasks:
+            key = f"zs:{t.name}"
+            if key not in zs_keys:
+                continue
+            cls = classes.get(mid)
+            for v in VARIANTS:
+                row["curves"][v][key] = None if cls is None else [
+                    r4(q) for q in zero_shot_curve(x, np.asarray(t.labels), cls[t.name], deltas, gap_vector(x, y),
+                                                   renormalize=v == "renormalized")]
         rows.append(row)
     return {"section": section, "dataset": ds.id, "n": len(ds), "batch_size": min(ctx.batch_size, len(ds)),
             "fractions": fractions, "closed": fractions.index(CLOSED), "variants": list(VARIANTS),
             "modalities": [la, lb],
             "metrics": [{"key": k, "label": f"{_arrow(la, lb) if k.startswith('x2y') else _arrow(lb, la)} R@{k[-1]}"}
-                        for k in ("x2y@1", "y2x@1", "x2y@5", "y2x@5")],
-            "models": rows, "zero_shot": None}
+                        for k in ("x2y@1", "y2x@1", "x2y@5", "y2x@5")]
+                       + [{"key": f"zs:{t.name}", "label": f"zero-shot: {t.name} ({len(t.classes)} classes)"}
+                          for t in tasks if f"zs:{t.name}" in zs_keys],
+            "models": rows, "zero_shot": _zero_shot_meta(tasks, zs_keys, classes)}
+
+
+def _zero_shot_meta(tasks: list, keys: list[str], classes: dict) -> dict | None:
+    """What the zero-shot curves are: per task its classes, prompts and the majority-class rate (the accuracy of
+    always answering the commonest class, the floor a classifier must beat); None where none was computed."""
+    if not keys:
+        return None
+    out = []
+    for t in tasks:
+        if f"zs:{t.name}" not in keys:
+            continue
+        counts = np.bincount(np.asarray(t.labels), minlength=len(t.classes))
+        out.append({"key": f"zs:{t.name}", "name": t.name, "label": t.label, "classes": list(t.classes),
+                    "prompts": [list(p) for p in t.prompts], "majority": r4(counts.max() / counts.sum()),
+                    "counts": [int(c) for c in counts]})
+    return {"tasks": out, "without": sorted(m for m, c in classes.items() if c is None)}
 
 
 # -- words and numbers for the page ----------------------------------------------------------------------
@@ -101,6 +135,38 @@ def _direction(data: dict, key: str) -> dict:
             "one_loser": len(lose) == 1, "one_keeper": len(keep) == 1, "one_gainer": len(gain) == 1}
 
 
+def _zero_shot_facts(data: dict) -> list[dict]:
+    """Per zero-shot task: the trained models' accuracy as trained and with the gap closed (re-normalised), the
+    majority-class floor, and who beats it by more than two binomial standard errors at n images."""
+    if data["zero_shot"] is None:
+        return []
+    c, n, out = data["closed"], data["n"], []
+    for t in data["zero_shot"]["tasks"]:
+        floor = t["majority"]
+        bar = floor + 2.0 * (floor * (1.0 - floor) / n) ** 0.5
+        per, untrained = [], None
+        for m in data["models"]:
+            curve = (m["curves"] or {}).get("renormalized", {}).get(t["key"])
+            if curve is None:
+                continue
+            row = {"label": m["label"], "before": curve[0], "after": curve[c], "change": r4(curve[c] - curve[0])}
+            if m["untrained"]:
+                untrained = row
+            else:
+                per.append(row)
+        beat = [p["label"] for p in per if p["before"] > bar]
+        out.append({"key": t["key"], "name": t["name"], "label": t["label"], "n_classes": len(t["classes"]), "majority": floor,
+                    "bar": r4(bar), "models": per, "untrained": untrained,
+                    "example": t["prompts"][0][0], "ensemble": max(len(p) for p in t["prompts"]),
+                    "lo_before": min((p["before"] for p in per), default=None),
+                    "hi_before": max((p["before"] for p in per), default=None),
+                    "lo_after": min((p["after"] for p in per), default=None),
+                    "hi_after": max((p["after"] for p in per), default=None),
+                    "largest_change": max(per, key=lambda p: abs(p["change"])) if per else None,
+                    "beaters": _join(beat), "any_beat": bool(beat), "all_beat": bool(per) and len(beat) == len(per)})
+    return out
+
+
 def facts(data: dict) -> dict:
     """The numbers and booleans cost.md states: per direction of R@1, which models lose, keep or gain
     retrieval when the gap is closed (re-normalised; "keeps" = changes by at most KEEP_PAIRS pair of n),
@@ -126,6 +192,7 @@ def facts(data: dict) -> dict:
                          "chance": r4(1.0 / data["n"]), "distance": m["distance"]}
             untrained["no_gain"] = untrained["after"] - untrained["before"] <= (KEEP_PAIRS + 0.5) / data["n"]
             break
+    zs = _zero_shot_facts(data)
     return {"n": data["n"], "batch_size": data["batch_size"], "a": a, "b": b,
             "keep_pairs": KEEP_PAIRS, "max_fraction": data["fractions"][-1],
             "x2y": _direction(data, "x2y@1"), "y2x": _direction(data, "y2x@1"),
@@ -134,12 +201,26 @@ def facts(data: dict) -> dict:
             "any_loss": bool(losses), "any_loss_rises": bool(rise), "all_loss_rise": bool(losses) and len(rise) == len(losses),
             "loss_most": most, "flat": flat, "any_no_scale": bool(no_scale), "no_scale": _join(no_scale),
             "no_scale_one": len(no_scale) == 1,
-            "has_zero_shot": data["zero_shot"] is not None, "untrained": untrained,
+            "has_zero_shot": data["zero_shot"] is not None, "zero_shot": zs,
+            "zs_learned": _join([z["name"] for z in zs if z["all_beat"]]),
+            "zs_not_learned": _join([z["name"] for z in zs if not z["any_beat"]]),
+            "zs_contrast": any(z["all_beat"] for z in zs) and any(not z["any_beat"] for z in zs),
+            "zs_max_change": max((dict(p, task=z["label"], size=r4(abs(p["change"]))) for z in zs for p in z["models"]),
+                                 key=lambda p: p["size"], default=None),
+            "zero_shot_without": _join([m["label"] for m in data["models"] if data["zero_shot"] is not None
+                                        and m["id"] in data["zero_shot"]["without"]]),
+            "untrained": untrained,
             "no_direction": _join([m["label"] for m in data["models"] if m["curves"] is None])}
 
 
 def _f(v: float | None, d: int = 2) -> str:
     return "n/a" if v is None else f"{v:.{d}f}"
+
+
+def _at(curves: dict, key: str, i: int) -> float | None:
+    """One point of a curve; None where the model has no such curve (zero-shot for a model that cannot embed text)."""
+    curve = curves.get(key)
+    return None if curve is None else curve[i]
 
 
 def describe(data: dict, opts: dict) -> dict:
@@ -154,7 +235,7 @@ def describe(data: dict, opts: dict) -> dict:
             continue
         cur = m["curves"]["renormalized"]
         loss = cur["loss"]
-        summary.append([m["label"]] + [f"{_f(cur[x['key']][0])} \u2192 {_f(cur[x['key']][c])}" for x in mets]
+        summary.append([m["label"]] + [f"{_f(_at(cur, x['key'], 0))} \u2192 {_f(_at(cur, x['key'], c))}" for x in mets]
                        + ["no logit scale" if loss is None else f"{_f(loss[0], 3)} \u2192 {_f(loss[c], 3)}"])
     tables = [{"summary": "Text alternative: each model's retrieval and loss as trained and with the gap closed "
                           "(re-normalised)", "head": head, "rows": summary}]
@@ -166,17 +247,19 @@ def describe(data: dict, opts: dict) -> dict:
             cur = m["curves"][v]
             for i, f in enumerate(data["fractions"]):
                 rows.append([m["label"], f"{f:.1f}", _f(cur["distance"][i], 3)]
-                            + [_f(cur[x["key"]][i]) for x in mets]
+                            + [_f(_at(cur, x["key"], i)) for x in mets]
                             + ["n/a" if cur["loss"] is None else _f(cur["loss"][i], 3)])
         tables.append({"summary": f"Text alternative: the curves, shifted along the gap and {words}",
                        "head": ["Model", "shift (fraction of the closing shift)", "signed modality distance"]
                                + [x["label"] for x in mets] + ["loss (symmetric InfoNCE)"], "rows": rows})
-    zs = ("" if data["zero_shot"] is not None else
+    zs = (f" Zero-shot accuracy (in the metric menu): each image is given the class whose prompt embedding is "
+          f"most similar; the images shift like the {la.lower()} embeddings, the class prompts like the "
+          f"{lb.lower()} embeddings." if data["zero_shot"] is not None else
           f" No zero-shot accuracy: this build has no class labels with embedded class prompts for "
           f"{data['dataset']}.")
     return {"label": f"Retrieval and loss of each model while the {la.lower()} and {lb.lower()} embeddings "
                      f"slide towards each other along the gap vector ({data['dataset']}, {data['n']} pairs)",
-            "caption": f"Left: the retrieval metric chosen above against the shift along the gap vector, as a "
+            "caption": f"Left: the metric chosen above against the shift along the gap vector, as a "
                        f"fraction of the shift that closes the gap (0: as trained, circle; 1: gap closed, "
                        f"diamond; beyond 1 the modalities pass each other). Right: the symmetric InfoNCE loss "
                        f"at each model's own logit scale, batches of {data['batch_size']} pairs. One curve per "

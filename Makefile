@@ -9,9 +9,12 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: site test check chromium actionlint plotly-check reference-site bench clean
 
+# ... and compiles UMAP's numba kernels once into numba's cache beside them (exporters/analysis/projection.py),
+# as pip compiles .pyc files: about a minute here, which no build then pays again
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
+	$(BIN)/python -c 'from exporters.analysis.projection import compile_kernels; compile_kernels()'
 	touch $(STAMP)
 
 site: $(STAMP)

@@ -5,7 +5,9 @@
 Each build is `python -m exporters build` in a fresh process, as `make site` runs it, into a
 temporary site with a temporary cache (never the repository's):
 - `cold`: an empty cache (embeddings, projections and generated images all computed; the numba
-  kernels' on-disk cache in site-packages, written on a venv's first use, counts as installed);
+  kernels' on-disk cache in site-packages, written at install by `make` (projection.compile_kernels)
+  or on a venv's first use, counts as installed, as .pyc files do; the two NN-descent kernels numba
+  cannot cache compile in every process that runs UMAP above 4,096 points);
 - `noop`: the same command again: nothing changed, so it must say so and rebuild nothing;
 - `warm`: `--force` on the warm cache: every page and figure file written and assembled again,
   the floor that the cold build's computations sit on (the ratio cold / warm says what they cost).

@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,8 @@ def _child() -> None:
         results = {}
         for fid, section in keys:
             kwargs = {} if section is None else {"section": section}
+            parent = os.getppid()
+            _share(scratch, ctx, FIGURES[fid], section, front=True, alive=lambda: os.getppid() == parent)
             results[(fid, section)] = FIGURES[fid].build(ctx, **kwargs)
         result = ("ok", results, dict(ctx.written), sorted(world._embeddings))
     except BaseException as exc:  # noqa: BLE001 - any failure: the main process computes it itself
@@ -69,6 +72,35 @@ def _child() -> None:
     tmp = scratch / "result.pickle.tmp"
     tmp.write_bytes(pickle.dumps(result))
     os.replace(tmp, scratch / "result.pickle")
+
+
+def _share(scratch: Path, ctx: Any, module: Any, section: str | None, front: bool, alive: Any) -> None:
+    """Take pieces of a figure's slow work (`module.units`, each filling the cache) until none is left, then
+    wait for the pieces the other process took. A piece is taken by creating its claim file (O_EXCL: one
+    process wins); the worker takes from the front of the list from its start, the main process from the
+    back once its own pages are rendered, so neither waits while the other works. A piece whose process
+    fails is marked done all the same: `build` then computes what the cache lacks, and raises its error.
+    `alive()` says whether the other process still runs: nobody waits for a piece of a process that is gone."""
+    if not hasattr(module, "units"):
+        return
+    sec = {} if section is None else {"section": section}
+    units = module.units(ctx, **sec)
+    claims, done = scratch / "claims", scratch / "done"
+    claims.mkdir(parents=True, exist_ok=True)
+    done.mkdir(parents=True, exist_ok=True)
+    for i in (range(len(units)) if front else reversed(range(len(units)))):
+        try:
+            os.close(os.open(claims / str(i), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            continue
+        try:
+            module.warm(ctx, units[i], **sec)
+        finally:
+            (done / str(i)).touch()
+    while not all((done / str(i)).exists() for i in range(len(units))):
+        if not alive():
+            return
+        time.sleep(0.1)
 
 
 class _OneThread:
@@ -133,6 +165,10 @@ class Offload:
     def take(self, key: tuple, ctx: Any) -> tuple[bool, Any]:
         """(True, data) with the worker's files moved into the export and counted in ctx.written, or
         (False, None): compute it here."""
+        if self._proc.poll() is None and self._result is None:    # help with the worker's pieces meanwhile
+            from exporters.figures import FIGURES
+
+            _share(self.scratch, ctx, FIGURES[key[0]], key[1], front=False, alive=lambda: self._proc.poll() is None)
         status, results, written, used = self._wait()
         if status != "ok" or key not in results:
             if status != "ok":

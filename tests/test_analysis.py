@@ -215,6 +215,22 @@ def test_umap_out_of_sample_places_partners_near(rng):
     assert np.median(np.linalg.norm(fit - moved, axis=1)) < np.median(np.linalg.norm(fit - fit[::-1], axis=1))
 
 
+def test_umap_kernels_get_numba_disk_cache(rng):
+    """Every numba kernel of umap-learn and pynndescent is given numba's on-disk cache once UMAP is used, except
+    the two numba cannot cache (which would warn on every build); the cached projection is the same."""
+    from numba.core.caching import NullCache
+
+    e = unit_rows(rng, 30, 6)
+    first = projection.umap_2d(e)
+    import pynndescent.pynndescent_ as nnd
+    import umap.layouts
+
+    assert not isinstance(umap.layouts._nb_optimize_layout_euclidean_single_epoch._cache, NullCache)
+    assert isinstance(nnd.nn_descent._cache, NullCache) and isinstance(nnd.nn_descent_internal._cache, NullCache)
+    assert projection._cache_kernels() == 0                       # once per process
+    assert np.array_equal(projection.umap_2d(e), first)
+
+
 def test_summaries_of_a_stark_gap(rng):
     from exporters.analysis import summaries
 

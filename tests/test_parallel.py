@@ -84,3 +84,32 @@ def test_main_process_runs_one_blas_thread_while_the_worker_runs(monkeypatch):
         one.restore()
         assert blas_threads() == before   # (torch's own count is left to torch: other tests set it too)
         assert not any(k in os.environ for k in parallel._THREADS)
+
+
+def test_shared_pieces_are_taken_once_and_nobody_waits_for_a_gone_process(tmp_path):
+    calls = []
+
+    class Figure:
+        @staticmethod
+        def units(ctx, section="s"):
+            return ["a", "b", "c"]
+
+        @staticmethod
+        def warm(ctx, unit, section="s"):
+            if unit == "boom":
+                raise RuntimeError("boom")
+            calls.append(unit)
+
+    parallel._share(tmp_path, None, Figure, None, front=False, alive=lambda: True)
+    assert calls == ["c", "b", "a"]                          # the main process takes from the back
+    parallel._share(tmp_path, None, Figure, None, front=True, alive=lambda: True)
+    assert calls == ["c", "b", "a"]                          # all taken and done: nothing twice
+    two = tmp_path / "two"
+    (two / "claims").mkdir(parents=True)
+    (two / "claims" / "1").touch()                           # taken by a process that has gone
+    parallel._share(two, None, Figure, None, front=True, alive=lambda: False)
+    assert calls[3:] == ["a", "c"] and not (two / "done" / "1").exists()
+    Figure.units = staticmethod(lambda ctx, section="s": ["boom"])
+    with pytest.raises(RuntimeError):
+        parallel._share(tmp_path / "three", None, Figure, None, front=True, alive=lambda: True)
+    assert (tmp_path / "three" / "done" / "0").exists()      # a failed piece is done: the other one does not wait

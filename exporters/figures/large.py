@@ -40,26 +40,60 @@ def build(ctx: FigureContext, section: str = "large", **_: object) -> dict | Non
     if sec is None:
         return None
     ds, models = sec
-    a, b = ds.names[0], ds.names[1]
     items = items_file(ctx, section, ds)
     out = []
     for mid, emb in models.items():
-        x, y = emb.blocks[a], emb.blocks[b]
-        xc, yc = close_gap(x, y)
-        views = {"closed": unit_box(cached_projection(ctx, np.vstack([xc, yc]), "UMAP"))}
-        parts = {"what": "umap_oos", "seed": SEED, "data": _digest([x, y]), "v": 1, "settings": PROJECTION_VERSION}
-        arr, _ = cached_arrays(parts, lambda: dict(zip(("fit", "proj"), umap_out_of_sample(x, y))),
-                               ctx.cache_dir / "projections")
-        views["oos"] = unit_box(np.vstack([arr["fit"], arr["proj"]]))
-        views["concat"] = unit_box(cached_projection(ctx, concat_pairs([x, y]), "UMAP"))
+        views = _views(ctx, ds, emb)
         # one file a view: a reader fetches the view they open, not all three
         urls = {v: ctx.write_json(f"data/{slug(section)}/{slug(mid)}-{v}.json", xy) for v, xy in views.items()}
         out.append({"id": mid, "label": str(ctx.world.label(mid)), "views": urls})
     first = next(iter(models))
     return {"section": section, "n": len(ds), "dataset": ds.id, "items": items, "models": out,
-            "modalities": [ds.modality(a).label, ds.modality(b).label],
+            "modalities": [ds.modality(k).label for k in ds.names[:2]],
             "views": ["closed", "oos", "concat"],
             "heatmap": heatmap(ctx, section, ds, first, models[first])}
+
+
+def _views(ctx: FigureContext, ds: PairedDataset, emb: EmbeddingSet) -> dict[str, np.ndarray]:
+    """The three UMAP views of one model (cached by content): gap closed, out of sample, concatenated pairs."""
+    a, b = ds.names[0], ds.names[1]
+    x, y = emb.blocks[a], emb.blocks[b]
+    xc, yc = close_gap(x, y)
+    views = {"closed": unit_box(cached_projection(ctx, np.vstack([xc, yc]), "UMAP"))}
+    parts = {"what": "umap_oos", "seed": SEED, "data": _digest([x, y]), "v": 1, "settings": PROJECTION_VERSION}
+    arr, _ = cached_arrays(parts, lambda: dict(zip(("fit", "proj"), umap_out_of_sample(x, y))),
+                           ctx.cache_dir / "projections")
+    views["oos"] = unit_box(np.vstack([arr["fit"], arr["proj"]]))
+    views["concat"] = unit_box(cached_projection(ctx, concat_pairs([x, y]), "UMAP"))
+    return views
+
+
+# -- shared work (exporters/parallel.py): pieces that only fill the cache, so two processes can split them ----
+def units(ctx: FigureContext, section: str = "large") -> list[str]:
+    """This figure's slow work in independent pieces, the heaviest first: the first model's tile pyramid, then
+    each model's embeddings and views. Both processes of a build take pieces from this list until it is
+    empty; `build` then finds everything in the cache."""
+    opts = ctx.section_opts(section)
+    if opts is None:
+        return []
+    return ["heatmap"] + [f"views:{m}" for m in opts["models"]]
+
+
+def warm(ctx: FigureContext, unit: str, section: str = "large") -> None:
+    """Compute one piece of `units` into the cache (embeddings, projections, the pyramid); writes no file of
+    the export."""
+    opts = ctx.section_opts(section)
+    kind, _, mid = unit.partition(":")
+    if kind == "heatmap":
+        mid = opts["models"][0]
+    elif kind != "views" or mid not in opts["models"]:
+        raise ValueError(f"large: unknown unit {unit!r}")
+    ds = ctx.world.dataset(opts["dataset"])
+    emb = ctx.world.embeddings(mid, opts["dataset"])
+    if kind == "heatmap":
+        _pyramid(ctx, ds, emb)
+    else:
+        _views(ctx, ds, emb)
 
 
 def _pyramid_arrays(e: np.ndarray, n: int, texts: list[str] | None, rows: np.ndarray, cols: np.ndarray) -> dict:
@@ -85,19 +119,26 @@ def _pyramid_arrays(e: np.ndarray, n: int, texts: list[str] | None, rows: np.nda
             "summary": np.asarray([s["pair_mean"], s["block_mean"], s["block_max"]])}
 
 
-def heatmap(ctx: FigureContext, section: str, ds: PairedDataset, mid: str, emb: EmbeddingSet) -> dict:
-    """Write the tile pyramid of one model's similarity matrix (all modalities, gap open) and its
-    metadata; return what the page and its prose need (URLs, bytes, the pooling facts)."""
+def _pyramid(ctx: FigureContext, ds: PairedDataset, emb: EmbeddingSet) -> dict:
+    """The pyramid's arrays (_pyramid_arrays), cached by content."""
     names = ds.names[:2]
     x, y = emb.blocks[names[0]], emb.blocks[names[1]]
-    n, m = len(ds), len(names)
     texts = _texts(ds)
     text_key = hashlib.sha256("\n".join(texts or []).encode("utf-8")).hexdigest()
     parts = {"what": "tile_pyramid", "data": _digest([x, y]), "texts": text_key, "tile": tiles.TILE,
              "overview": tiles.OVERVIEW, "v": PYRAMID_VERSION}
     # rows of text x image, as the explorer clusters its heatmap (its cluster key names[1]_names[0])
-    arr, _ = cached_arrays(parts, lambda: _pyramid_arrays(np.vstack([x, y]), n, texts, y, x),
+    arr, _ = cached_arrays(parts, lambda: _pyramid_arrays(np.vstack([x, y]), len(ds), texts, y, x),
                            ctx.cache_dir / "projections")
+    return arr
+
+
+def heatmap(ctx: FigureContext, section: str, ds: PairedDataset, mid: str, emb: EmbeddingSet) -> dict:
+    """Write the tile pyramid of one model's similarity matrix (all modalities, gap open) and its
+    metadata; return what the page and its prose need (URLs, bytes, the pooling facts)."""
+    names = ds.names[:2]
+    n, m = len(ds), len(names)
+    arr = _pyramid(ctx, ds, emb)
     base = f"data/{slug(section)}/tiles/{slug(mid)}"
     blob = arr["blob"].tobytes()
     levels: dict[int, dict] = {}

@@ -89,6 +89,114 @@
     return py;
   }
 
+  /* ---- the scatter's points: one canvas under plotly's SVG, which keeps pan and zoom and the marking
+   * shapes. 10,000 markers as SVG nodes took 3.3 s to draw and 110 ms from a hover to its paint in
+   * Chromium; plotly's scattergl would add 98 kB gzipped to every page for this one figure. The layer
+   * draws what plotly drew: 1-px pair lines, markers of 3 px at opacity 0.6, in the axes' current ranges
+   * (redrawn while the reader pans), finds the point under the pointer within plotly's hover distance
+   * (20 px), and has the legend (buttons that show or hide a group). groups: [{label, x, y, color,
+   * index}] (index: the item of point k); lines: the two groups whose points k are joined, or null. -- */
+  var HOVER_PX = 20, MARKER_R = 1.5, MARKER_OPACITY = 0.6;
+  function PointLayer(gd, legendEl) {
+    var cv = h("canvas", {className: "fx-points", "aria-hidden": "true"}), ctx = cv.getContext("2d");
+    var L = {groups: [], lines: null, hidden: []}, queued = false, shown = null;
+    function frame() {   // the plot area and the data -> pixel maps of the axes' current ranges
+      var fl = gd._fullLayout;
+      if (!fl || !fl.xaxis || !fl.yaxis || !fl._size) return null;
+      var s = fl._size, xr = fl.xaxis.range, yr = fl.yaxis.range, kx = s.w / (xr[1] - xr[0]), ky = s.h / (yr[1] - yr[0]);
+      return {s: s, x: function (x) { return (x - xr[0]) * kx; }, y: function (y) { return s.h - (y - yr[0]) * ky; }};
+    }
+    function draw() {
+      queued = false;
+      var f = frame(), box = gd.querySelector(".svg-container");
+      if (!f || !box) return;
+      if (cv.parentNode !== box) box.insertBefore(cv, box.firstChild);
+      var s = f.s, dpr = window.devicePixelRatio || 1, w = Math.round(s.w * dpr), hh = Math.round(s.h * dpr);
+      if (cv.width !== w || cv.height !== hh) { cv.width = w; cv.height = hh; }
+      cv.style.left = s.l + "px"; cv.style.top = s.t + "px"; cv.style.width = s.w + "px"; cv.style.height = s.h + "px";
+      legendEl.style.left = s.l + "px"; legendEl.style.top = s.t + "px";
+      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+      ctx.clearRect(0, 0, s.w, s.h);
+      if (L.lines) {
+        var a = L.groups[L.lines[0]], b = L.groups[L.lines[1]];
+        ctx.globalAlpha = 1;
+        ctx.strokeStyle = "rgba(80,80,80,0.12)";
+        ctx.lineWidth = 1;
+        ctx.beginPath();
+        for (var i = 0; i < a.x.length; i++) { ctx.moveTo(f.x(a.x[i]), f.y(a.y[i])); ctx.lineTo(f.x(b.x[i]), f.y(b.y[i])); }
+        ctx.stroke();
+      }
+      ctx.globalAlpha = MARKER_OPACITY;
+      L.groups.forEach(function (g, gi) {
+        if (L.hidden[gi]) return;
+        ctx.fillStyle = g.color;
+        for (var k = 0; k < g.x.length; k++) {   // one fill each: overlapping markers add up, as SVG nodes do
+          ctx.beginPath();
+          ctx.arc(f.x(g.x[k]), f.y(g.y[k]), MARKER_R, 0, 2 * Math.PI);
+          ctx.fill();
+        }
+      });
+      ctx.globalAlpha = 1;
+    }
+    function redraw() { if (!queued) { queued = true; requestAnimationFrame(draw); } }
+    /* the nearest shown point to a client position within HOVER_PX: {group, k, index}, or null */
+    function pick(clientX, clientY) {
+      var f = frame();
+      if (!f) return null;
+      var r = gd.getBoundingClientRect(), mx = clientX - r.left - f.s.l, my = clientY - r.top - f.s.t;
+      if (mx < 0 || my < 0 || mx > f.s.w || my > f.s.h) return null;
+      var best = null, bd = HOVER_PX * HOVER_PX;
+      L.groups.forEach(function (g, gi) {
+        if (L.hidden[gi]) return;
+        for (var k = 0; k < g.x.length; k++) {
+          var dx = f.x(g.x[k]) - mx, dy = f.y(g.y[k]) - my, d = dx * dx + dy * dy;
+          if (d < bd) { bd = d; best = {group: gi, k: k, index: g.index[k]}; }
+        }
+      });
+      return best;
+    }
+    function legend() {   // one toggle per group where there are several (plotly showed none for one trace)
+      legendEl.replaceChildren.apply(legendEl, L.groups.length < 2 ? [] : L.groups.map(function (g, gi) {
+        var btn = h("button", {type: "button", className: "fx-legend-item", "aria-pressed": String(!L.hidden[gi]),
+          title: "Show or hide the " + g.label + " points", onclick: function () {
+            L.hidden[gi] = !L.hidden[gi];
+            btn.setAttribute("aria-pressed", String(!L.hidden[gi]));
+            shown = null;
+            draw();
+          }}, [h("span", {className: "fx-legend-dot"}), g.label]);
+        btn.firstChild.style.background = g.color;
+        return btn;
+      }));
+    }
+    /* hover (once per point, as plotly_hover) and click (a press and release in place) */
+    function bind(onHover, onClick) {
+      var down = null;
+      gd.addEventListener("mousemove", function (e) {
+        var p = pick(e.clientX, e.clientY), key = p && p.group + ":" + p.k;
+        if (key === shown) return;
+        shown = key;
+        if (p) onHover(p);
+      }, true);
+      gd.addEventListener("mouseleave", function () { shown = null; });
+      gd.addEventListener("mousedown", function (e) { down = [e.clientX, e.clientY]; }, true);
+      window.addEventListener("mouseup", function (e) {   // on the window: plotly's drag cover takes the release
+        var d = down;
+        down = null;
+        if (!d || Math.abs(e.clientX - d[0]) > 3 || Math.abs(e.clientY - d[1]) > 3) return;
+        var p = pick(e.clientX, e.clientY);
+        if (p) onClick(p);
+      }, true);
+      ["plotly_afterplot", "plotly_relayout", "plotly_relayouting"].forEach(function (ev) { gd.on(ev, redraw); });
+    }
+    return {set: function (groups, lines) {
+              var hidden = groups.map(function (g, gi) { return L.groups.length === groups.length && L.hidden[gi]; });
+              L = {groups: groups, lines: lines, hidden: hidden};
+              shown = null;
+              legend();
+              draw();
+            }, bind: bind};
+  }
+
   /* ---- the figure ------------------------------------------------------------------------------ */
   function mountLarge(fig, meta, opts, Plotly) {
     var id = fig.id, mount = fig.querySelector(".fig-mount"), n = meta.n;
@@ -101,7 +209,8 @@
       "aria-label": "Similarity heatmap of all items. Drag a box to zoom, double-click to zoom out; arrow keys move between cells; the panel shows the items."});
     var scatDiv = h("div", {className: "fx-large", role: "group", "aria-label": "Scatter plot of the projected pairs"});
     var metaLine = h("p", {className: "fx-meta", "data-role": "meta"});
-    mount.replaceChildren(bar, metaLine, h("div", {className: "fx-grid"}, [heatDiv, scatDiv]));
+    var legendEl = h("div", {className: "fx-legend", role: "group", "aria-label": "Points shown"});
+    mount.replaceChildren(bar, metaLine, h("div", {className: "fx-grid"}, [heatDiv, h("div", {className: "fx-scatter"}, [scatDiv, legendEl])]));
     var panel = F.Panel(mount);
     var items = null, hm = null, py = null, scat = null;
     var drawn = {key: null, p: null, r0: 0, c0: 0, x: null, y: null}, gen = 0, cursor = null, marks = [];
@@ -257,27 +366,37 @@
       return Plotly.relayout(heatDiv, {"xaxis.range": [col - half, col + half], "yaxis.range": [row + half, row - half], shapes: markShapes()});
     }
 
-    /* ---- the scatter (projections of the selected model) ---- */
+    /* ---- the scatter (projections of the selected model): plotly holds the data (the traces it drew
+     * before the canvas layer, now not drawn: the pair lines, then each group's points) and draws the
+     * marks and takes pan and zoom; the points, the lines and the legend are the layer's ---- */
+    var layer = PointLayer(scatDiv, legendEl);
     function drawScatter() {
       var m = meta.models.filter(function (x) { return x.id === st.model; })[0];
       return F.getJSON(m.views[st.view]).then(function (v) {
-        var tr = [], idx = Array.from({length: n}, function (_, i) { return i; });
+        var tr = [], groups = [], idx = Array.from({length: n}, function (_, i) { return i; });
         scat = {v: v, concat: st.view === "concat"};
         if (scat.concat) {
-          tr.push({type: "scattergl", mode: "markers", x: v.x, y: v.y, name: "pairs", hoverinfo: "none", customdata: idx,
-                   marker: {color: F.MOD_COLORS[0], size: 3, opacity: 0.6}});
+          groups.push({label: "pairs", x: v.x, y: v.y, color: F.MOD_COLORS[0], index: idx});
         } else {
           var lx = [], ly = [];
           for (var i = 0; i < n; i++) { lx.push(v.x[i], v.x[n + i], null); ly.push(v.y[i], v.y[n + i], null); }
-          tr.push({type: "scattergl", mode: "lines", x: lx, y: ly, hoverinfo: "skip", showlegend: false, line: {color: "rgba(80,80,80,0.12)", width: 1}});
-          for (var b = 0; b < 2; b++) tr.push({type: "scattergl", mode: "markers", name: F.esc(meta.modalities[b]), hoverinfo: "none",
-            x: v.x.slice(b * n, (b + 1) * n), y: v.y.slice(b * n, (b + 1) * n), customdata: idx,
-            marker: {color: F.MOD_COLORS[b], size: 3, opacity: 0.6}});
+          tr.push({type: "scatter", mode: "lines", x: lx, y: ly, visible: false, showlegend: false, line: {color: "rgba(80,80,80,0.12)", width: 1}});
+          for (var b = 0; b < 2; b++) groups.push({label: meta.modalities[b], x: v.x.slice(b * n, (b + 1) * n), y: v.y.slice(b * n, (b + 1) * n),
+                                                   color: F.MOD_COLORS[b], index: idx});
         }
+        groups.forEach(function (g) {
+          tr.push({type: "scatter", mode: "markers", name: F.esc(g.label), x: g.x, y: g.y, customdata: g.index, visible: false,
+                   marker: {color: g.color, size: 3, opacity: MARKER_OPACITY}});
+        });
+        // the ranges frame every point with a margin; double-click and the home button come back to them
+        var x0 = Math.min.apply(null, v.x), x1 = Math.max.apply(null, v.x), y0 = Math.min.apply(null, v.y), y1 = Math.max.apply(null, v.y);
+        var mx = 0.03 * (x1 - x0 || 1), my = 0.03 * (y1 - y0 || 1);
         fig.dataset.state = st.model + "|" + st.view;
-        return Plotly.react(scatDiv, tr, {height: heatHeight(), margin: {l: 10, r: 10, t: 10, b: 10}, dragmode: "pan", hovermode: "closest", modebar: F.MODEBAR,
-          xaxis: {visible: false}, yaxis: {visible: false}, legend: {x: 0, y: 1}, shapes: [],
-          paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)"}, F.NOSELECT_CONFIG);
+        return Plotly.react(scatDiv, tr, {height: heatHeight(), margin: {l: 10, r: 10, t: 10, b: 10}, dragmode: "pan", hovermode: false, modebar: F.MODEBAR,
+          xaxis: {visible: false, range: [x0 - mx, x1 + mx]}, yaxis: {visible: false, range: [y0 - my, y1 + my]}, showlegend: false, shapes: [],
+          paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)"}, Object.assign({}, F.NOSELECT_CONFIG, {doubleClick: "reset"})).then(function () {
+          layer.set(groups, scat.concat ? null : [0, 1]);
+        });
       });
     }
     /* mark items [[modality, item], ...] in the scatter: rings of a fixed size in pixels, joined by a line
@@ -315,19 +434,15 @@
         if (e.key === "Enter") { markCell(cellInfo(c[0], c[1])); return; }
         showCell(Math.min(S - 1, Math.max(0, c[0] + d[0])), Math.min(S - 1, Math.max(0, c[1] + d[1])));
       });
-      scatDiv.on("plotly_hover", function (ev) {
-        var i = ev.points[0].customdata;
-        if (i === undefined || i === null) return;
+      layer.bind(function (p) {   // hover a point: its items in the panel, its rows in the heatmap
+        var i = p.index;
         withItems(function () { panel.show(items.modalities.map(function (_, b) { return F.itemNode(items, b, i); })); });
         marks = [{row: pos(i)}, {row: n + pos(i)}];
         Plotly.relayout(heatDiv, {shapes: markShapes()});
         fig.dataset.rowsMarked = pos(i) + "," + (n + pos(i));
-      });
-      scatDiv.on("plotly_click", function (ev) {
-        var i = ev.points[0].customdata;
-        if (i === undefined || i === null) return;
-        fig.dataset.centred = String(i);
-        centre(i);
+      }, function (p) {           // click it: the heatmap zooms to its pair
+        fig.dataset.centred = String(p.index);
+        centre(p.index);
       });
     }
 

@@ -1,11 +1,11 @@
 // Builds the plotly.js partial bundle the article ships: plotly.js's core with only the trace types
-// the article draws (VENDOR.json "traces": figures.js and tiles.js), minified by esbuild.
+// the article draws (VENDOR.json "traces": heatmap and scatter, for figures.js), minified by esbuild.
 //
 //     node tools/plotly/build.mjs OUT.js        (tools/plotly/vendor.py runs it after `npm ci`)
 //
-// Why not an official partial bundle from the registry: "cartesian" (497 kB gzipped) has no
-// scattergl, which the large page's 10,000-point scatter needs; the official gl2d bundle stops at
-// plotly.js 3.7. Attribute descriptions (documentation strings of the plot schema, never used to
+// Why not an official partial bundle from the registry: "cartesian" (497 kB gzipped) carries trace
+// types the article never draws (bar, box, histogram, ...); this one is 363 kB gzipped. scattergl
+// (98 kB gzipped more) was left out: the large page's 10,000 points draw as SVG scatter. Attribute descriptions (documentation strings of the plot schema, never used to
 // draw) are left out, as plotly.js's own dist bundles do. Same lock, same inputs -> same bytes.
 import { build } from 'esbuild';
 import { readFile } from 'node:fs/promises';

@@ -82,6 +82,27 @@ def test_lists_refuse_bad_input():
         nb.neighbour_lists(np.eye(3), np.eye(3), 0)
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_encoded_lists_decode_to_the_lists(seed):
+    """The file's encoding (joint lists rebuilt from the in- and cross-modal lists and joint_m, scores
+    as drops in thousandths) gives back every list exactly and every score to 3 decimals, ties included."""
+    rng = np.random.default_rng(seed)
+    n, d = int(rng.integers(3, 30)), int(rng.integers(2, 9))
+    x, y = gapped(rng, n, d, shift=float(rng.uniform(0, 3)))
+    if seed == 0:   # exact ties: repeated items
+        x[1], y[2] = x[0], y[0]
+    k = int(rng.integers(1, 2 * n))
+    lists = {"open": nb.neighbour_lists(x, y, k), "closed": nb.neighbour_lists(*close_gap(x, y), k)}
+    enc = json.loads(json.dumps(FIG.encode_lists(lists)))
+    for st, L in lists.items():
+        got = FIG.decode_lists(enc, st)
+        for q in nb.MODALITIES:
+            for w, idx in (("in", "in_index"), ("cross", "cross_index"), ("joint", "joint_index"), ("joint_m", "joint_modality")):
+                assert got[q][w] == L[q][idx].tolist(), (st, q, w)
+            for w in ("in", "cross", "joint"):
+                assert np.abs(np.array(got[q][f"{w}_s"]) - L[q][f"{w}_score"]).max() <= 5e-4 + 1e-9, (st, q, w)
+
+
 # -- the figure on the synthetic world -----------------------------------------------------------------
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
@@ -99,18 +120,20 @@ def test_build_writes_one_small_file_per_model(built):
     assert d["chance"] == pytest.approx(23 / 47, abs=1e-4)
     m = d["models"][0]
     f = json.loads((ctx.out_dir / m["src"]).read_text())
-    assert sorted(f["states"]) == ["closed", "open"] and f["k"] == 10
+    assert sorted(f["proj"]) == ["closed", "open"] and sorted(f["lists"]["x"]["in"]) == ["closed", "open"] and f["k"] == 10
     emb = world.embeddings("ModelA", "main")
     x, y = emb.blocks["image"], emb.blocks["text"]
     one = nb.neighbours(x, y, "y", 3, 10)
-    got = f["states"]["open"]["lists"]["y"]
+    assert sorted(f["lists"]["y"]) == sorted(FIG.FIELDS)   # the joint list is not stored, only its modalities
+    got = FIG.decode_lists(f["lists"], "open")["y"]
     assert got["joint"][3] == [e["index"] for e in one["joint"]]
     assert got["joint_m"][3] == [nb.MODALITIES.index(e["modality"]) for e in one["joint"]]
+    assert got["joint_s"][3] == pytest.approx([e["score"] for e in one["joint"]], abs=5e-4)
     assert got["cross_s"][3] == pytest.approx([e["score"] for e in one["cross_modal"]], abs=5e-4)
     closed = nb.neighbours(*close_gap(x, y), "x", 5, 10)
-    assert f["states"]["closed"]["lists"]["x"]["in"][5] == [e["index"] for e in closed["in_modal"]]
+    assert FIG.decode_lists(f["lists"], "closed")["x"]["in"][5] == [e["index"] for e in closed["in_modal"]]
     # the layouts are the explorer's (the same cached projection of the same points), 2N points each
-    proj = f["states"]["open"]["proj"]
+    proj = f["proj"]["open"]
     assert sorted(proj) == ["PCA"] and len(proj["PCA"]["x"]) == 48
     ex = FIGURES["explorer"].build(ctx, section="main")
     ex_open = json.loads((ctx.out_dir / ex["models"][0]["states"]["open"]).read_text())
@@ -191,6 +214,8 @@ def test_neighbours_in_the_browser(tmp_path_factory):
         want = nb.neighbours(emb.blocks["image"], emb.blocks["text"], "y", 2, 10)
         shown = page.eval_on_selector_all(f"{lists} ol >> nth=0 >> li", "ls => ls.map(l => [l.dataset.modality, l.dataset.index])")
         assert shown == [[str(nb.MODALITIES.index(e["modality"])), str(e["index"])] for e in want["joint"]]
+        scores = page.eval_on_selector_all(f"{lists} ol >> nth=0 >> .fx-nb-score", "ss => ss.map(s => s.textContent)")
+        assert [float(v) for v in scores] == pytest.approx([e["score"] for e in want["joint"]], abs=5e-4 + 1e-9)
         # the partner is marked in the cross-modal list (image 2), and only there and in the joint list
         partner = page.eval_on_selector_all(f"{lists} .fx-nb-partner", "ls => ls.map(l => [l.dataset.modality, l.dataset.index, l.textContent])")
         assert partner and all(p[:2] == ["0", "2"] and "true partner" in p[2] for p in partner)

@@ -2,7 +2,8 @@
  * items; clicking a point (or choosing an item with the controls, or a neighbour in a list) lists its k
  * nearest items of both modalities, of its own and of the other, scored, with the true partner marked,
  * and draws lines from it to its nearest items in the layout. The gap toggle switches to the lists and
- * layout of the closed gap. Each model's lists are one JSON file, fetched when the model is chosen.
+ * layout of the closed gap. Each model's lists are one JSON file, fetched when the model is chosen,
+ * stored compactly (exporters/figures/neighbours.py, encode_lists) and unpacked here once (unpack).
  */
 (function (F) {
   "use strict";
@@ -22,6 +23,42 @@
       onchange(v);
     });
     return {el: h("span", {className: "fx-ctl"}, [h("label", {"for": nid, text: label}), c]), input: c};
+  }
+
+  /* scores in thousandths, the first then the drops down the row -> 3-decimal scores */
+  function scores(rows) {
+    return rows.map(function (r) {
+      var c = 0;
+      return r.map(function (d, j) { c = j ? c - d : d; return c / 1000; });
+    });
+  }
+  /* the file's {q: {field: {state: rows}}} -> {state: {proj, lists: {q: {in, in_s, cross, cross_s, joint,
+   * joint_m, joint_s}}}}: the joint list is the in-modal and the cross-modal lists merged in the order its
+   * modalities (joint_m) give (as decode_lists does in Python) */
+  function unpack(data) {
+    if (data.states) return data;
+    var states = {};
+    Object.keys(data.proj).forEach(function (st) {
+      var lists = {};
+      ["x", "y"].forEach(function (q, qi) {
+        var f = data.lists[q], d = {"in": f["in"][st], in_s: scores(f.in_s[st]), cross: f.cross[st], cross_s: scores(f.cross_s[st]),
+                                    joint_m: f.joint_m[st], joint: [], joint_s: []};
+        d.joint_m.forEach(function (mods, i) {
+          var at = [0, 0], row = [], sc = [];
+          mods.forEach(function (m) {
+            var own = m === qi, r = at[m]++;
+            row.push(own ? d["in"][i][r] : d.cross[i][r]);
+            sc.push(own ? d.in_s[i][r] : d.cross_s[i][r]);
+          });
+          d.joint.push(row);
+          d.joint_s.push(sc);
+        });
+        lists[q] = d;
+      });
+      states[st] = {proj: data.proj[st], lists: lists};
+    });
+    data.states = states;
+    return data;
   }
 
   function mountNeighbours(fig, meta, opts, Plotly) {
@@ -131,7 +168,7 @@
       modSel.querySelector("select").value = String(st.mod);
       num.input.value = String(st.item);
       var m = model();
-      return getJSON(m.src).then(function (data) { return draw(data); }).then(function () {
+      return getJSON(m.src).then(function (data) { return draw(unpack(data)); }).then(function () {
         if (!hooked) {
           hooked = true;
           scat.on("plotly_click", function (ev) {

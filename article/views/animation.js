@@ -2,12 +2,34 @@
  * every frame drawn on one fixed PCA basis and one fixed range (motion on the screen is motion in the
  * space). Controls: the model, a range slider over the frames with a play/pause button, and whether
  * the points are re-normalized onto the sphere. One JSON per model, fetched when it is picked; hovering
- * a point shows its item in the panel.
+ * a point shows its item in the panel. The file stores the frames compactly (encode_frames in the
+ * exporter); unpack rebuilds them once per file.
  */
 (function (F) {
   "use strict";
   var esc = F.esc, h = F.h, fmt = F.fmt, MOD_COLORS = F.MOD_COLORS, NOSELECT_CONFIG = F.NOSELECT_CONFIG, MODEBAR = F.MODEBAR;
   var STEP_MS = 450;
+
+  /* {points: {ax, ay, bx, by}: thousandths, frame 0 then each frame's change; renormalized, raw: per frame
+   * {ca, cb, distance}, raw also shift [ax, ay, bx, by] added to frame 0} -> d.renormalized[f].ax etc. in
+   * place (as decode_frames does in Python) */
+  var KEYS = ["ax", "ay", "bx", "by"];
+  function unpack(d) {
+    if (!d.points) return d;
+    KEYS.forEach(function (key) {
+      var c = d.points[key][0].slice();
+      d.renormalized.forEach(function (fr, i) {
+        if (i) c = c.map(function (v, j) { return v + d.points[key][i][j]; });
+        fr[key] = c.map(function (v) { return v / 1000; });
+      });
+    });
+    var first = d.renormalized[0];
+    d.raw.forEach(function (fr) {
+      KEYS.forEach(function (key, k) { fr[key] = first[key].map(function (v) { return v + fr.shift[k]; }); });
+    });
+    delete d.points;
+    return d;
+  }
 
   function mountAnimation(fig, meta, opts, Plotly) {
     var mount = fig.querySelector(".fig-mount");
@@ -61,7 +83,7 @@
     function update() {
       var m = model();
       return Promise.all([F.getJSON(m.src), items]).then(function (r) {
-        var d = r[0], it = r[1];
+        var d = unpack(r[0]), it = r[1];
         if (m.id !== st.model) return;                       // another model was picked meanwhile
         var variant = st.renorm ? "renormalized" : "raw", fr = d[variant][st.frame];
         var A = meta.modalities[0], B = meta.modalities[1];

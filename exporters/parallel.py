@@ -8,7 +8,11 @@ caller's main module) that writes into a scratch folder beside the export, while
 other pages; a page that needs the figure is put off until the others are rendered, then takes the
 worker's result: the data, the files it wrote (moved into the export; where both processes write
 one, the bytes are equal), and the same embeddings loaded from the cache, so the provenance record
-is the one a single process writes. The export is byte-identical to a one-process build
+is the one a single process writes. The figure's slow work comes in pieces (`units`/`warm` of its module,
+each filling the cache): the worker takes pieces from the start, and the main process, once its pages
+are rendered, takes pieces from the end instead of waiting (`_share`), so on two cores neither sits idle
+while the other works; the worker's `build` then finds every piece in the cache. The export is
+byte-identical to a one-process build
 (tests/test_parallel.py). If the worker fails, the page computes the figure itself, so an error
 reads as it always does.
 

@@ -108,7 +108,7 @@ RESOURCES = "() => performance.getEntriesByType('resource').map(e => [e.name, e.
 
 
 def _bins(page) -> list[str]:
-    return [re.search(r"/tiles/[^/]+/(\d+/\d+-\d+)\.bin$", u).group(1) for u, _ in page.evaluate(RESOURCES)
+    return [re.search(r"/tiles/[^/]+/(\d+/\d+-\d+(?:-max)?)\.bin$", u).group(1) for u, _ in page.evaluate(RESOURCES)
             if u.endswith(".bin")]
 
 
@@ -133,7 +133,7 @@ def test_overview_then_tiles_on_zoom(large_site):
     page.goto(s["base"] + "large/")
     w.wait_figures()
     assert page.eval_on_selector(FIG, "f => f.dataset.mounted") == "ready"
-    # first view: the overview's tiles and nothing finer
+    # first view: the overview's tiles (their block-mean plane: the max is another file) and nothing finer
     over = meta["levels"][-1]
     assert _level(page) == "8"
     nt = -(-over["size"] // meta["tile"])
@@ -164,6 +164,7 @@ def test_overview_then_tiles_on_zoom(large_site):
 
     # hover at full zoom: both items, as the exporter's order and items say, and their similarity
     x, y = s["emb"]
+    assert not any(u.endswith(s["fig"]["items"]) for u, _ in page.evaluate(RESOURCES))   # still not before a hover
     for dr, dc in ((0, 0), (3, -5), (-7, 11)):
         r, c = row + dr, col + dc
         page.mouse.move(*page.evaluate(CELL_XY, [r, c]))
@@ -175,6 +176,7 @@ def test_overview_then_tiles_on_zoom(large_site):
         note = page.inner_text(f"{FIG} .fx-panel .fx-note")
         shown = float(re.search(r"Cosine similarity (-?[\d.]+)", note).group(1))
         assert abs(shown - float(x[i] @ y[j])) <= meta["max_abs_error"] + 5e-4   # 3 decimals shown
+    assert sum(u.endswith(s["fig"]["items"]) for u, _ in page.evaluate(RESOURCES)) == 1   # fetched on hover, once
     assert page.eval_on_selector(f"{FIG} .fx-panel .fx-caption", "e => e.children.length") == 0   # text, not HTML
     # the keyboard moves the same cell cursor: one to the right of the last hovered cell
     page.focus(f"{FIG} .fx-tiles")
@@ -236,9 +238,11 @@ def test_block_max_shows_what_the_mean_hides(large_site):
     half = size // 2
     diag = lambda m: np.array([m[k][half + k] for k in range(half)], float)  # noqa: E731
     assert (diag(z["max"]) >= diag(z["mean"]) - 1e-9).all() and diag(z["max"]).mean() > diag(z["mean"]).mean() + 0.05
-    # both read from the same gzipped tiles: the overview was fetched once per page load, nothing finer
-    assert all("/8/" in u for u, _ in page.evaluate(RESOURCES) if u.endswith(".bin"))
-    raw = gzip.decompress((s["site"] / meta["tiles"].format(p=8, i=0, j=0)).read_bytes())
-    assert len(raw) == 2 * min(256, size) ** 2
+    # the max view fetches the overview's max plane (a file of its own), nothing finer and no mean plane
+    nt = -(-size // meta["tile"])
+    assert sorted(_bins(page)) == sorted(f"8/{i}-{j}-max" for i in range(nt) for j in range(i, nt))
+    for t in (meta["tiles"], meta["tiles_max"]):
+        raw = gzip.decompress((s["site"] / t.format(p=8, i=0, j=0)).read_bytes())
+        assert len(raw) == min(256, size) ** 2
     assert w.errors == []
     page.close()

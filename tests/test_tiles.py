@@ -179,8 +179,10 @@ def test_heatmap_files_answer_for_single_pairs(tmp_path):
             got = t[R - i * 256, C - j * 256] if R // 256 <= C // 256 else t[C - i * 256, R - j * 256]
             want = (x if a == 0 else y)[o[ra]] @ (x if b == 0 else y)[o[cb]]
             assert abs(got - want) <= meta["max_abs_error"]
-    # bytes: the first view is this metadata and the overview's tiles; the pyramid is every tile
-    over = [f for f in ctx.written if f.startswith("data/large/tiles/m/8/")]
+    # bytes: the first view is this metadata and the overview's block-mean tiles (each tile's max plane is
+    # a file of its own); the pyramid is every file
+    over = [f for f in ctx.written if f.startswith("data/large/tiles/m/8/") and not f.endswith("-max.bin")]
+    assert len(over) == len([f for f in ctx.written if f.startswith("data/large/tiles/m/8/") and f.endswith("-max.bin")])
     assert hm["first_view_bytes"] == ctx.written[hm["src"]] + sum(ctx.written[f] for f in over)
     assert hm["pyramid_bytes"] == sum(v for f, v in ctx.written.items() if f.endswith(".bin"))
     assert sum(lv["tiles"] for lv in meta["levels"]) == len([f for f in ctx.written if f.endswith(".bin")])

@@ -4,7 +4,8 @@
  * The heatmap is drawn from a tile pyramid the exporter wrote (exporters/analysis/tiles.py,
  * exporters/figures/large.py): level p pools p x p cells (block mean and block max), level 1 holds the
  * similarities themselves; each tile is 256 x 256 uint8 codes (value = offset + code * scale), gzipped,
- * of the symmetric matrix only tiles (i, j) with i <= j. The page shows the finest level that puts at
+ * of the symmetric matrix only tiles (i, j) with i <= j; a coarse tile's block-max plane is its own file
+ * ({i}-{j}-max.bin), fetched only when the colour switch or the panel shows it. The page shows the finest level that puts at
  * most as many cells across the view as the overview has, and fetches only the tiles in view (cached)
  * as the reader zooms and pans (plotly_relayout). It computes nothing but that choice and the decoding.
  * The "large" view (article/views/large.js, concatenated into assets/figures.js). Captions are untrusted:
@@ -32,12 +33,13 @@
     py.start = function (p, k) { var c = perBlock(p), a = Math.floor(k / c); return a * n + (k - a * c) * p; };
     py.end = function (p, k) { var c = perBlock(p), a = Math.floor(k / c); return Math.min(a * n + n, a * n + (k - a * c + 1) * p); };
     py.size = function (p) { return byP[p].size; };
-    function key(p, i, j) { return p + "/" + i + "-" + j; }
-    function fetchTile(p, i, j) {   // i <= j
-      var k = key(p, i, j);
+    function key(p, i, j, plane) { return p + "/" + i + "-" + j + "/" + plane; }
+    /* one plane of a tile is one file: the block max (plane 1) only when the view or the panel shows it */
+    function fetchTile(p, i, j, plane) {   // i <= j
+      var k = key(p, i, j, plane);
       if (loaded.has(k)) return Promise.resolve(loaded.get(k));
       if (!pending.has(k)) {
-        var rel = meta.tiles.replace("{p}", p).replace("{i}", i).replace("{j}", j);
+        var rel = (plane ? meta.tiles_max : meta.tiles).replace("{p}", p).replace("{i}", i).replace("{j}", j);
         var lv = byP[p], rows = Math.min(T, lv.size - i * T), cols = Math.min(T, lv.size - j * T);
         py.requested++;
         pending.set(k, fetch(F.url(rel)).then(function (r) {
@@ -47,7 +49,7 @@
           py.bytes += buf.byteLength;   // as fetched (gzipped)
           return F.gunzip(buf);
         }).then(function (q) {
-          var need = rows * cols * lv.planes.length;
+          var need = rows * cols;
           if (q.length !== need) throw new Error(rel + ": " + q.length + " bytes, expected " + need);
           var t = {rows: rows, cols: cols, q: q};
           loaded.set(k, t);
@@ -57,27 +59,29 @@
       }
       return pending.get(k);
     }
-    /* promise of every tile covering level cells [r0, r1) x [c0, c1) */
-    py.load = function (p, r0, r1, c0, c1) {
+    /* promise of every tile covering level cells [r0, r1) x [c0, c1), in the given planes (default: 0) */
+    py.load = function (p, r0, r1, c0, c1, planes) {
       var list = [];
-      for (var i = Math.floor(r0 / T); i <= Math.floor((r1 - 1) / T); i++)
-        for (var j = Math.floor(c0 / T); j <= Math.floor((c1 - 1) / T); j++)
-          list.push(fetchTile(p, Math.min(i, j), Math.max(i, j)));
+      (planes || [0]).forEach(function (plane) {
+        for (var i = Math.floor(r0 / T); i <= Math.floor((r1 - 1) / T); i++)
+          for (var j = Math.floor(c0 / T); j <= Math.floor((c1 - 1) / T); j++)
+            list.push(fetchTile(p, Math.min(i, j), Math.max(i, j), plane));
+      });
       return Promise.all(list);
     };
     /* value of level cell (r, c) in a plane (0: the similarity or block mean, 1: block max); null until loaded */
     py.value = function (p, r, c, plane) {
       var ti = Math.floor(r / T), tj = Math.floor(c / T), t, k;
       if (ti <= tj) {
-        t = loaded.get(key(p, ti, tj));
+        t = loaded.get(key(p, ti, tj, plane));
         if (!t) return null;
         k = (r - ti * T) * t.cols + (c - tj * T);
       } else {
-        t = loaded.get(key(p, tj, ti));
+        t = loaded.get(key(p, tj, ti, plane));
         if (!t) return null;
         k = (c - tj * T) * t.cols + (r - ti * T);
       }
-      return meta.offset + t.q[plane * t.rows * t.cols + k] * meta.scale;
+      return meta.offset + t.q[k] * meta.scale;
     };
     /* the finest level that shows a span of full-resolution rows in at most meta.view_cells cells
      * across (as many as the overview has): the whole matrix is the overview, and any view costs at
@@ -272,7 +276,7 @@
       if (!force && key === drawn.key) return Promise.resolve();
       var g = ++gen;
       heatDiv.setAttribute("aria-busy", "true");
-      return py.load(v.p, v.r0, v.r1, v.c0, v.c1).then(function () {
+      return py.load(v.p, v.r0, v.r1, v.c0, v.c1, [plane]).then(function () {
         if (g !== gen) return;   // the reader has moved on
         var z = new Array(v.r1 - v.r0);
         for (var r = v.r0; r < v.r1; r++) {
@@ -345,6 +349,15 @@
         return ci;
       } else {
         lastShow = null;
+        if (ci.mean === null || ci.max === null) {   // the plane not drawn: fetched for the panel, then shown
+          panel.show([h("p", {className: "fx-hint", text: "Loading the block values…"})]);
+          var p = drawn.p;
+          py.load(p, r, r + 1, c, c + 1, [0, 1]).then(function () {
+            if (drawn.p === p && cursor && cursor[0] === r && cursor[1] === c) showCell(r, c);
+          });
+          fig.dataset.cell = "";
+          return ci;
+        }
         panel.show([h("p", {text: "This cell summarises " + (ci.rows[1] - ci.rows[0]) + " × " + (ci.cols[1] - ci.cols[0]) + " similarities: " +
           hm.modalities[ci.a] + " rows " + (ci.rows[0] - ci.a * n + 1) + "–" + (ci.rows[1] - ci.a * n) + " × " +
           hm.modalities[ci.b] + " columns " + (ci.cols[0] - ci.b * n + 1) + "–" + (ci.cols[1] - ci.b * n) +

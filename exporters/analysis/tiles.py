@@ -197,10 +197,25 @@ def tile_shape(size: int, ti: int, tj: int, tile: int = TILE) -> tuple[int, int]
     return min(tile, size - ti * tile), min(tile, size - tj * tile)
 
 
-def decode_tile(data: bytes, size: int, ti: int, tj: int, p: int, scale: Scale, tile: int = TILE) -> list[np.ndarray]:
-    """The planes of one tile as float arrays (the browser's decoding, for tests and benchmarks)."""
+PLANE_SUFFIX = ("", "-max")   # file name suffix of each plane's file: {i}-{j}.bin (value or mean), {i}-{j}-max.bin
+
+
+def tile_files(p: int, data: bytes) -> list[tuple[int, bytes]]:
+    """A pyramid tile as the files the page fetches, (plane, bytes): one per plane, so that the first view
+    (the overview's block means) never carries the block-max plane the reader may not ask for."""
+    if p == 1:
+        return [(0, data)]
+    half = len(data) // 2
+    return [(0, data[:half]), (1, data[half:])]
+
+
+def decode_tile(data: bytes, size: int, ti: int, tj: int, p: int, scale: Scale, tile: int = TILE,
+                planes: int | None = None) -> list[np.ndarray]:
+    """The planes of one tile as float arrays (the browser's decoding, for tests and benchmarks): by default
+    a tile as `pyramid` yields it (both planes at p > 1); planes=1 for one file of `tile_files` (the
+    page's unit: one plane)."""
     r, c = tile_shape(size, ti, tj, tile)
-    planes = 1 if p == 1 else 2
+    planes = planes or (1 if p == 1 else 2)
     if len(data) != r * c * planes:
         raise UserError(f"tile {ti}-{tj} of level {p}: {len(data)} bytes, expected {r * c * planes}")
     q = np.frombuffer(data, np.uint8).reshape(planes, r, c)

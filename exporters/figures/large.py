@@ -32,7 +32,7 @@ from exporters.pairs import EmbeddingSet, PairedDataset
 
 ID = "large"
 TEMPLATE = "large"
-PYRAMID_VERSION = 2   # 2: tiles gzipped
+PYRAMID_VERSION = 3   # 2: tiles gzipped; 3: one file per plane (the block max apart from the mean)
 
 
 def build(ctx: FigureContext, section: str = "large", **_: object) -> dict | None:
@@ -98,7 +98,8 @@ def warm(ctx: FigureContext, unit: str, section: str = "large") -> None:
 
 def _pyramid_arrays(e: np.ndarray, n: int, texts: list[str] | None, rows: np.ndarray, cols: np.ndarray) -> dict:
     """Everything the heatmap needs, as arrays for the cache: the order, the tiles in one blob with an
-    index (p, ti, tj, start, length), the scale and the overview's diagonal summary. Tiles are gzipped
+    index (p, ti, tj, plane, start, length), the scale and the overview's diagonal summary. Each plane of a
+    coarse tile is its own file (tiles.tile_files: the page fetches the block max only when shown). Gzipped
     here (mtime 0: byte-identical), as the explorer's matrices: hosts seldom compress octet-stream."""
     c = tiles.leaf_cluster_order(rows, cols, 10, texts)
     order = np.asarray(c.order)
@@ -108,10 +109,11 @@ def _pyramid_arrays(e: np.ndarray, n: int, texts: list[str] | None, rows: np.nda
     factors = tiles.pool_factors(n, m)
     index, chunks, start = [], [], 0
     for p, ti, tj, raw in tiles.pyramid(eo, n, factors, sc):
-        data = gzip.compress(raw, compresslevel=9, mtime=0)
-        index.append((p, ti, tj, start, len(data)))
-        chunks.append(data)
-        start += len(data)
+        for plane, part in tiles.tile_files(p, raw):
+            data = gzip.compress(part, compresslevel=9, mtime=0)
+            index.append((p, ti, tj, plane, start, len(data)))
+            chunks.append(data)
+            start += len(data)
     s = tiles.diagonal_summary(eo, n, factors[-1])
     return {"order": order, "sizes": np.asarray(c.sizes), "labels": np.asarray(c.labels, dtype=str),
             "blob": np.frombuffer(b"".join(chunks), np.uint8), "index": np.asarray(index, np.int64),
@@ -142,12 +144,13 @@ def heatmap(ctx: FigureContext, section: str, ds: PairedDataset, mid: str, emb: 
     base = f"data/{slug(section)}/tiles/{slug(mid)}"
     blob = arr["blob"].tobytes()
     levels: dict[int, dict] = {}
-    for p, ti, tj, start, length in arr["index"].tolist():
-        ctx.write_bytes(f"{base}/{p}/{ti}-{tj}.bin", blob[start:start + length])
+    for p, ti, tj, plane, start, length in arr["index"].tolist():
+        ctx.write_bytes(f"{base}/{p}/{ti}-{tj}{tiles.PLANE_SUFFIX[plane]}.bin", blob[start:start + length])
         lv = levels.setdefault(p, {"p": p, "size": m * math.ceil(n / p), "planes": ["value"] if p == 1 else
-                                   ["mean", "max"], "tiles": 0, "bytes": 0})
-        lv["tiles"] += 1
+                                   ["mean", "max"], "tiles": 0, "bytes": 0, "first_bytes": 0})
+        lv["tiles"] += 1   # files: one per plane
         lv["bytes"] += length
+        lv["first_bytes"] += length if plane == 0 else 0   # the value or block-mean plane
     offset, scale = (float(v) for v in arr["scale"])
     pair_mean, block_mean, block_max = (float(v) for v in arr["summary"])
     overview = max(levels)
@@ -158,13 +161,14 @@ def heatmap(ctx: FigureContext, section: str, ds: PairedDataset, mid: str, emb: 
             "tile": tiles.TILE, "levels": [levels[p] for p in sorted(levels)], "overview": overview,
             "view_cells": tiles.OVERVIEW,   # cells across a view, at most (the page picks its level by it)
             "offset": offset, "scale": scale, "max_abs_error": math.ceil(scale / 2 * 1e6) / 1e6,
-            "tiles": base + "/{p}/{i}-{j}.bin", "gzip": True}
+            "tiles": base + "/{p}/{i}-{j}.bin", "tiles_max": base + "/{p}/{i}-{j}" + tiles.PLANE_SUFFIX[1] + ".bin",
+            "gzip": True}
     src = ctx.write_json(f"data/{slug(section)}/heatmap-{slug(mid)}.json", meta)
     return {"model": mid, "label": meta["label"], "src": src, "side": m * n, "cells": (m * n) ** 2,
             "levels": sorted(levels), "overview": overview, "max_abs_error": meta["max_abs_error"],
             "zrange": [offset, round(offset + 255 * scale, 6)],
             "pyramid_bytes": sum(v["bytes"] for v in levels.values()),
-            "first_view_bytes": ctx.written[src] + levels[overview]["bytes"],
+            "first_view_bytes": ctx.written[src] + levels[overview]["first_bytes"],   # block means only
             "pairs": {"mean": r4(pair_mean), "overview_mean": r4(block_mean), "overview_max": r4(block_max)}}
 
 

@@ -86,8 +86,27 @@ def figures_js() -> str:
             ([f"view(s) {', '.join(stray)} without a figure module in exporters/figures"] if stray else [])))
     parts = []
     for name in ["_core", *names, "_boot"]:
-        parts.append(f"/* ==== article/views/{name}.js ==== */\n" + (views / f"{name}.js").read_text(encoding="utf-8"))
+        parts.append(f"/* ==== article/views/{name}.js ==== */\n" + _lean((views / f"{name}.js").read_text(encoding="utf-8")))
     return "\n".join(parts)
+
+
+def _lean(js: str) -> str:
+    """A view without what only its reader in the repository needs: comments on lines of their own (`//`
+    lines and `/* ... */` blocks that start a line), blank lines and indentation; a fifth of figures.js
+    gzipped. Code lines are kept whole (a `//` inside a line may be part of a string), so the views must
+    not continue a string or template literal over a line break (tests/test_site.py checks)."""
+    out, in_block = [], False
+    for line in js.split("\n"):
+        t = line.strip()
+        if in_block:
+            in_block = "*/" not in t
+            continue
+        if t.startswith("/*"):
+            in_block = "*/" not in t
+            continue
+        if t and not t.startswith("//"):
+            out.append(t)
+    return "\n".join(out) + "\n"
 
 
 def _copy_assets(out_dir: Path) -> None:

@@ -81,3 +81,21 @@ def test_workflow_and_mkdocs_config():
     yml = (root / "mkdocs.yml").read_text()
     # issue 11: pages replace each other in place, plotly.js stays loaded (tests/test_browser.py checks it)
     assert "font: false" in yml and "    - navigation.instant\n" in yml
+
+
+def test_figures_js_keeps_code_lines_whole_and_drops_comments():
+    """figures.js is the views without comments, blank lines and indentation (site._lean): every code line of
+    every view is in it, whole, and no view continues a string over a line break (which _lean would break)."""
+    from exporters.site import _lean, figures_js
+
+    views = Path(__file__).resolve().parent.parent / "article" / "views"
+    js = figures_js()
+    lines = set(js.split("\n"))
+    for f in sorted(views.glob("*.js")):
+        src = f.read_text(encoding="utf-8")
+        kept = _lean(src).split("\n")
+        assert not any("`" in line or line.endswith("\\") for line in kept), f.name
+        assert all(line in lines for line in kept), f.name
+        assert not any(line.startswith(("//", "/*", " ")) for line in kept), f.name
+    assert _lean("  /* a\n  b */\nvar x = 1;   \n\n  // c\n  f('//');\n") == "var x = 1;\nf('//');\n"
+    assert "F.views.gapcost" in js and len(js) < sum(len(f.read_text()) for f in views.glob("*.js"))

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 
 SEED = 31415  # the seed article's random_state, kept so layouts are comparable
-VERSION = 2   # of the settings below, part of every cached projection's key: raise it when they change
+VERSION = 3   # of the settings below, part of every cached projection's key: raise it when they change
 LARGE = 4096   # points above which UMAP runs 200 epochs (where umap-learn also leaves exact neighbours)
 
 # The warnings a projection is known to give and that say nothing about this build: (category,
@@ -105,18 +105,21 @@ def umap_2d(e: np.ndarray, seed: int = SEED) -> np.ndarray:
 
 
 def tsne_2d(e: np.ndarray, seed: int = SEED) -> np.ndarray:
-    """t-SNE on cosine distance, PCA-initialised and seeded.
+    """t-SNE on cosine distance, PCA-initialised and seeded, with scikit-learn's Barnes-Hut gradient.
 
-    Up to 1000 points the exact gradient is used: on 200 points it is ~20x faster than
-    Barnes-Hut (whose tree overhead only pays off on large sets) and has no approximation.
+    Barnes-Hut rather than the exact gradient even on 200 points: scikit-learn's exact gradient loops
+    over the points in Python, ~2-4x slower here, for layouts as trustworthy (trustworthiness@10 on
+    clustered and gapped 200-point sets: 0.991 vs 0.992, 0.9985 vs 0.9983). One OpenMP thread: the
+    Barnes-Hut gradient sums in parallel, and another thread count would change the last bits.
     """
     from sklearn.manifold import TSNE
+    from threadpoolctl import threadpool_limits
 
     e = np.asarray(e, np.float32)
     perplexity = float(min(30.0, max(2.0, (len(e) - 1) / 3.0)))
-    method = "exact" if len(e) <= 1000 else "barnes_hut"
-    return TSNE(n_components=2, metric="cosine", init="pca", random_state=seed, method=method,
-                perplexity=perplexity).fit_transform(e).astype(np.float64)
+    with threadpool_limits(limits=1, user_api="openmp"):
+        return TSNE(n_components=2, metric="cosine", init="pca", random_state=seed, method="barnes_hut",
+                    perplexity=perplexity).fit_transform(e).astype(np.float64)
 
 
 def umap_out_of_sample(fit_on: np.ndarray, project: np.ndarray, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:

@@ -94,12 +94,22 @@ class PageWatch:
             self.page.wait_for_timeout(60)
         # figures grow as they mount, so the page gets longer than it was when the scroll began:
         # keep bringing the first figure that has not mounted into view until none is left
-        self.page.wait_for_function(
-            """() => { const waiting = [...document.querySelectorAll('figure[data-figure]')]
-                   .filter(f => !['ready', 'error'].includes(f.dataset.mounted));
-               if (waiting.length && !waiting[0].dataset.mounted) waiting[0].scrollIntoView({block: 'center'});
-               return waiting.length === 0; }""",
-            timeout=timeout, polling=250)
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        try:
+            self.page.wait_for_function(
+                """() => { const waiting = [...document.querySelectorAll('figure[data-figure]')]
+                       .filter(f => !['ready', 'error'].includes(f.dataset.mounted));
+                   if (waiting.length && !waiting[0].dataset.mounted) waiting[0].scrollIntoView({block: 'center'});
+                   return waiting.length === 0; }""",
+                timeout=timeout, polling=250)
+        except PlaywrightTimeout:
+            # name the page and the figures that never became ready, so a failure says where to look
+            waiting = self.page.eval_on_selector_all(
+                "figure[data-figure]",
+                "fs => fs.filter(f => f.dataset.mounted !== 'ready').map(f => f.id + '=' + (f.dataset.mounted || 'unmounted'))")
+            raise AssertionError(f"{self.page.url}: figures not ready after {timeout / 1000:.0f} s: {waiting}; "
+                                 f"errors: {self.errors[:5]}") from None
 
 
 def axe_violations(page, options: dict | None = None, context: str | None = None) -> list[str]:

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from browser_support import ARTIFACTS, HOSTILE, PageWatch, browser, have_browser, serve
+from exporters.figures._encoding import unpack_points
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not have_browser(), reason="needs playwright and /usr/bin/chromium")]
@@ -97,6 +98,8 @@ def large_site(tmp_path_factory):
     x, y = (a / np.linalg.norm(a, axis=1, keepdims=True) for a in (z["image"].astype(float), z["text"].astype(float)))
     fig = json.loads((site / "data" / "large-default.json").read_text(encoding="utf-8"))
     meta = json.loads((site / fig["heatmap"]["src"]).read_text(encoding="utf-8"))
+    # the rows' order is a file of its own (fetched with the items on the first hover): read it here
+    meta = {**meta, "order_src": meta["order"], "order": json.loads((site / meta["order"]).read_text(encoding="utf-8"))}
     items = json.loads((site / fig["items"]).read_text(encoding="utf-8"))
     with browser() as b, serve(site) as base:
         yield {"base": base, "browser": b, "site": site, "fig": fig, "meta": meta, "items": items, "emb": (x, y)}
@@ -109,7 +112,7 @@ RESOURCES = "() => performance.getEntriesByType('resource').map(e => [e.name, e.
 
 def _bins(page) -> list[str]:
     return [re.search(r"/tiles/[^/]+/(\d+/\d+-\d+(?:-max)?)\.bin$", u).group(1) for u, _ in page.evaluate(RESOURCES)
-            if u.endswith(".bin")]
+            if "/tiles/" in u]
 
 
 def _level(p) -> str:
@@ -138,10 +141,10 @@ def test_overview_then_tiles_on_zoom(large_site):
     assert _level(page) == "8"
     nt = -(-over["size"] // meta["tile"])
     assert sorted(_bins(page)) == sorted(f"8/{i}-{j}" for i in range(nt) for j in range(i, nt))
-    first = sum(b for u, b in page.evaluate(RESOURCES) if u.endswith(".bin") or u.endswith(s["fig"]["heatmap"]["src"]))
+    first = sum(b for u, b in page.evaluate(RESOURCES) if "/tiles/" in u or u.endswith(s["fig"]["heatmap"]["src"]))
     assert first == s["fig"]["heatmap"]["first_view_bytes"]
-    # the items (captions, thumbnail URLs) wait for the reader's pointer: not part of the first view
-    assert not any(u.endswith(s["fig"]["items"]) for u, _ in page.evaluate(RESOURCES))
+    # the items (captions, thumbnail URLs) and the rows' order wait for the reader's pointer: not part of the first view
+    assert not any(u.endswith(s["fig"]["items"]) or u.endswith(meta["order_src"]) for u, _ in page.evaluate(RESOURCES))
     ARTIFACTS.mkdir(exist_ok=True)
     page.locator(FIG).screenshot(path=str(ARTIFACTS / "tiles-overview.png"))
 
@@ -177,6 +180,7 @@ def test_overview_then_tiles_on_zoom(large_site):
         shown = float(re.search(r"Cosine similarity (-?[\d.]+)", note).group(1))
         assert abs(shown - float(x[i] @ y[j])) <= meta["max_abs_error"] + 5e-4   # 3 decimals shown
     assert sum(u.endswith(s["fig"]["items"]) for u, _ in page.evaluate(RESOURCES)) == 1   # fetched on hover, once
+    assert sum(u.endswith(meta["order_src"]) for u, _ in page.evaluate(RESOURCES)) == 1
     assert page.eval_on_selector(f"{FIG} .fx-panel .fx-caption", "e => e.children.length") == 0   # text, not HTML
     # the keyboard moves the same cell cursor: one to the right of the last hovered cell
     page.focus(f"{FIG} .fx-tiles")
@@ -198,7 +202,8 @@ def test_overview_then_tiles_on_zoom(large_site):
     assert page.eval_on_selector(FIG, "f => f.dataset.scatterMarked") == f"0:{i},1:{j}"
     rings = page.evaluate(f"() => document.querySelector('{FIG} .fx-large').layout.shapes"
                           ".filter(s => s.type === 'circle').map(s => [s.xanchor, s.yanchor])")
-    view = json.loads((s["site"] / s["fig"]["models"][0]["views"][s["fig"]["views"][0]]).read_text())
+    vmeta = s["fig"]["models"][0]["views"][s["fig"]["views"][0]]
+    view = unpack_points(vmeta, gzip.decompress((s["site"] / vmeta["src"]).read_bytes()))
     assert rings == [[view["x"][i], view["y"][i]], [view["x"][n + j], view["y"][n + j]]]
 
     # scatter -> heatmap: hovering a point marks its rows, clicking it zooms the heatmap to its pair

@@ -14,7 +14,8 @@ from exporters.cache import cache_root
 from exporters.config import load_config
 from exporters.figures import FIGURES, REGISTRY
 from exporters.errors import UserError
-from exporters.figures._encoding import dequantize, pack_matrix, quantize, unit_box, unpack_matrix
+from exporters.figures._encoding import (dequantize, pack_matrix, pack_points, quantize, unit_box, unpack_matrix,
+                                        unpack_points)
 from exporters.site import export, export_world
 from exporters.world import World
 
@@ -92,6 +93,20 @@ def test_unit_box_range_and_precision():
     p = unit_box(np.array([[0.0, 10.0], [2.0, 20.0], [4.0, 15.0]]))
     assert min(p["x"]) == -1 and max(p["x"]) == 1 and max(p["y"]) == 1
     assert all(round(v, 3) == v for v in p["x"] + p["y"])
+
+
+def test_points_round_trip_exactly_and_refuse_what_is_not_a_unit_box():
+    rng = np.random.default_rng(3)
+    box = unit_box(rng.normal(size=(500, 2)))
+    meta, payload = pack_points(box)
+    assert meta == {"encoding": "i16-xy", "points": 500, "step": 0.001} and len(payload) == 2000
+    assert unpack_points(meta, payload) == box                      # the very numbers of the JSON it replaces
+    # interleaved x0 y0 x1 y1, little-endian: what the page's DataView reads
+    assert np.frombuffer(payload[:4], "<i2").tolist() == [round(box["x"][0] * 1000), round(box["y"][0] * 1000)]
+    with pytest.raises(UserError, match="unit_box"):
+        pack_points({"x": [0.5, 2.0], "y": [0.0, 0.0]})
+    with pytest.raises(UserError, match="4 values for 3 points"):
+        unpack_points({**meta, "points": 3}, payload[:8])
 
 
 @pytest.fixture(scope="module")

@@ -164,11 +164,14 @@ def test_heatmap_files_answer_for_single_pairs(tmp_path):
     n = 700
     meta = json.loads((ctx.out_dir / hm["src"]).read_text(encoding="utf-8"))
     assert hm["levels"] == [1, 4, 8] and hm["overview"] == 8 and hm["cells"] == (2 * n) ** 2
-    assert meta["order"] == tiles.leaf_cluster_order(y, x, 10, texts).order
+    # the rows' order is its own file, fetched by the page with the items (not in the first view's bytes)
+    order = json.loads((ctx.out_dir / meta["order"]).read_text(encoding="utf-8"))
+    assert order == tiles.leaf_cluster_order(y, x, 10, texts).order
+    assert hm["first_view_bytes"] == ctx.written[hm["src"]] + meta["levels"][-1]["first_bytes"]
     sc = tiles.Scale(meta["offset"], meta["scale"])
     assert meta["max_abs_error"] >= sc.error and meta["max_abs_error"] - sc.error < 1e-6
     # a cell at full resolution, read like the page: row r of the ordered image block, column c of the text block
-    o = np.asarray(meta["order"])
+    o = np.asarray(order)
     rng = np.random.default_rng(0)
     for r, c in rng.integers(0, n, (25, 2)):
         for (a, ra), (b, cb) in (((0, r), (1, c)), ((1, c), (0, r)), ((0, r), (0, c))):

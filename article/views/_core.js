@@ -88,6 +88,27 @@
     }
     return matrixCache.get(meta.src);
   }
+  /* Points the exporter wrote with FigureContext.write_points: int16 thousandths, x y interleaved,
+   * little-endian, gzipped; decoded once per file into {x: [...], y: [...]} in [-1, 1]. */
+  var pointsCache = new Map();
+  function getPoints(meta) {
+    if (!pointsCache.has(meta.src)) {
+      pointsCache.set(meta.src, fetch(url(meta.src)).then(function (r) {
+        if (!r.ok) throw new Error(meta.src + ": HTTP " + r.status);
+        return r.arrayBuffer();
+      }).then(gunzip).then(function (q) {
+        if (meta.encoding !== "i16-xy" || q.length !== 4 * meta.points)
+          throw new Error(meta.src + ": " + q.length + " bytes, expected " + 4 * meta.points);
+        var dv = new DataView(q.buffer, q.byteOffset, q.length), x = new Array(meta.points), y = new Array(meta.points);
+        for (var k = 0; k < meta.points; k++) {
+          x[k] = dv.getInt16(4 * k, true) / 1000;
+          y[k] = dv.getInt16(4 * k + 2, true) / 1000;
+        }
+        return {x: x, y: y};
+      }));
+    }
+    return pointsCache.get(meta.src);
+  }
   function unpack(meta, q) {
     var R = meta.rows, C = meta.cols, out = new Float32Array(R * C), k = 0, i, j, v;
     var need = meta.encoding === "u8-upper" ? R * (R + 1) / 2 : R * C;
@@ -244,5 +265,5 @@
 
 
   /* every view registers itself here (article/views/<id>.js); _boot.js mounts them */
-  window.clipFigures = {views: {}, url: url, loadPlotly: loadPlotly, getJSON: getJSON, gunzip: gunzip, getMatrix: getMatrix, unpack: unpack, esc: esc, h: h, card: card, fmt: fmt, pct: pct, readState: readState, writeState: writeState, select: select, checkbox: checkbox, textInput: textInput, itemNode: itemNode, Panel: Panel, heatmapTrace: heatmapTrace, blockShapes: blockShapes, heatLayout: heatLayout, crossShapes: crossShapes, MOD_COLORS: MOD_COLORS, LINE_COLORS: LINE_COLORS, SIM_SCALE: SIM_SCALE, DIV_SCALE: DIV_SCALE, PLOT_CONFIG: PLOT_CONFIG, NOSELECT_CONFIG: NOSELECT_CONFIG, SMALL_CONFIG: SMALL_CONFIG, MODEBAR: MODEBAR};
+  window.clipFigures = {views: {}, url: url, loadPlotly: loadPlotly, getJSON: getJSON, gunzip: gunzip, getMatrix: getMatrix, getPoints: getPoints, unpack: unpack, esc: esc, h: h, card: card, fmt: fmt, pct: pct, readState: readState, writeState: writeState, select: select, checkbox: checkbox, textInput: textInput, itemNode: itemNode, Panel: Panel, heatmapTrace: heatmapTrace, blockShapes: blockShapes, heatLayout: heatLayout, crossShapes: crossShapes, MOD_COLORS: MOD_COLORS, LINE_COLORS: LINE_COLORS, SIM_SCALE: SIM_SCALE, DIV_SCALE: DIV_SCALE, PLOT_CONFIG: PLOT_CONFIG, NOSELECT_CONFIG: NOSELECT_CONFIG, SMALL_CONFIG: SMALL_CONFIG, MODEBAR: MODEBAR};
 })();

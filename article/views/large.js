@@ -216,7 +216,7 @@
     var legendEl = h("div", {className: "fx-legend", role: "group", "aria-label": "Points shown"});
     mount.replaceChildren(bar, metaLine, h("div", {className: "fx-grid"}, [heatDiv, h("div", {className: "fx-scatter"}, [scatDiv, legendEl])]));
     var panel = F.Panel(mount);
-    var items = null, hm = null, py = null, scat = null;
+    var items = null, order = null, rowOf = null, hm = null, py = null, scat = null;   // order, rowOf: row -> item, item -> row
     var drawn = {key: null, p: null, r0: 0, c0: 0, x: null, y: null}, gen = 0, cursor = null, marks = [];
 
     function save() { F.writeState(id, {model: st.model, view: st.view, colour: st.colour}); }
@@ -225,7 +225,6 @@
     bar.appendChild(F.select("Heatmap cells above single pairs show", [["mean", "the block mean"], ["max", "the block maximum"]], st.colour, function (v) { st.colour = v; save(); drawHeat(true); }));
 
     /* ---- the heatmap ---- */
-    function pos(i) { return hm.pos[i]; }
     function baseShapes() {
       var N = py.N, s = [];
       for (var b = 1; b < py.M; b++) {
@@ -314,23 +313,27 @@
       var p = drawn.p, plane = drawn.plane;
       var fr0 = py.start(p, r), fr1 = py.end(p, r), fc0 = py.start(p, c), fc1 = py.end(p, c);
       var a = Math.floor(fr0 / n), b = Math.floor(fc0 / n);
-      if (p === 1) {
-        var i = hm.order[fr0 - a * n], j = hm.order[fc0 - b * n];
-        return {single: true, a: a, i: i, b: b, j: j, row: fr0, col: fc0, value: py.value(1, r, c, 0)};
-      }
+      if (p === 1) return {single: true, a: a, b: b, row: fr0, col: fc0, value: py.value(1, r, c, 0)};
       return {single: false, a: a, b: b, rows: [fr0, fr1], cols: [fc0, fc1], mean: py.value(p, r, c, 0), max: py.value(p, r, c, 1), plane: plane, row: fr0, col: fc0};
     }
-    /* the items (captions and thumbnail URLs, 0.5 MB at 5,000 pairs) are not part of the first view:
-     * fetched when the pointer or the focus first enters the figure; until they arrive the panel says so */
+    /* the items (captions and thumbnail URLs, 0.5 MB at 5,000 pairs) and the rows' order (which item a
+     * row is) are not part of the first view: fetched when the pointer or the focus first enters the
+     * figure; until they arrive the panel says so */
     var itemsPromise = null, lastShow = null;
     function loadItems() {
-      if (!itemsPromise) itemsPromise = F.getJSON(meta.items).then(function (it) {
-        items = it;
+      if (!itemsPromise) itemsPromise = F.getJSON(meta.heatmap.src).then(function (r) {   // the order's URL is in it
+        return Promise.all([F.getJSON(meta.items), F.getJSON(r.order)]);
+      }).then(function (r) {
+        items = r[0];
+        order = r[1];
+        rowOf = new Array(n);
+        order.forEach(function (i, k) { rowOf[i] = k; });
         fig.dataset.items = "loaded";
         if (lastShow) lastShow();
       });
       return itemsPromise;
     }
+    function itemAt(row) { var a = Math.floor(row / n); return [a, order[row - a * n]]; }   // [modality, item]
     function withItems(show) {
       lastShow = show;
       if (items) return show();
@@ -342,6 +345,8 @@
       var ci = cellInfo(r, c);
       if (ci.single) {
         withItems(function () {
+          ci.i = itemAt(ci.row)[1];
+          ci.j = itemAt(ci.col)[1];
           panel.show([F.itemNode(items, ci.a, ci.i, "Row"), F.itemNode(items, ci.b, ci.j, "Column")],
                      "Cosine similarity " + F.fmt(ci.value, 3) + " (±" + hm.max_abs_error + ")");
           fig.dataset.cell = [ci.a, ci.i, ci.b, ci.j].join(",");
@@ -369,14 +374,16 @@
     function markCell(ci) {   // click: mark the cell in the heatmap and its two items in the scatter
       marks = [{row: ci.row, col: ci.col}];
       Plotly.relayout(heatDiv, {shapes: markShapes()});
-      if (ci.single) highlightScatter([[ci.a, ci.i], [ci.b, ci.j]]);
+      if (ci.single) loadItems().then(function () { highlightScatter([itemAt(ci.row), itemAt(ci.col)]); });
     }
     /* zoom the heatmap to single pairs around the true pair of item i (its image row, its text column) */
     function centre(i, half) {
       half = half || 40;
-      var row = pos(i), col = n + pos(i);
-      marks = [{row: row}, {row: n + pos(i)}, {col: pos(i)}, {col: col}];
-      return Plotly.relayout(heatDiv, {"xaxis.range": [col - half, col + half], "yaxis.range": [row + half, row - half], shapes: markShapes()});
+      return loadItems().then(function () {
+        var row = rowOf[i], col = n + rowOf[i];
+        marks = [{row: row}, {row: n + row}, {col: row}, {col: col}];
+        return Plotly.relayout(heatDiv, {"xaxis.range": [col - half, col + half], "yaxis.range": [row + half, row - half], shapes: markShapes()});
+      });
     }
 
     /* ---- the scatter (projections of the selected model): plotly holds the data (the traces it drew
@@ -385,7 +392,7 @@
     var layer = PointLayer(scatDiv, legendEl);
     function drawScatter() {
       var m = meta.models.filter(function (x) { return x.id === st.model; })[0];
-      return F.getJSON(m.views[st.view]).then(function (v) {
+      return F.getPoints(m.views[st.view]).then(function (v) {
         var tr = [], groups = [], idx = Array.from({length: n}, function (_, i) { return i; });
         scat = {v: v, concat: st.view === "concat"};
         if (scat.concat) {
@@ -449,10 +456,12 @@
       });
       layer.bind(function (p) {   // hover a point: its items in the panel, its rows in the heatmap
         var i = p.index;
-        withItems(function () { panel.show(items.modalities.map(function (_, b) { return F.itemNode(items, b, i); })); });
-        marks = [{row: pos(i)}, {row: n + pos(i)}];
-        Plotly.relayout(heatDiv, {shapes: markShapes()});
-        fig.dataset.rowsMarked = pos(i) + "," + (n + pos(i));
+        withItems(function () {
+          panel.show(items.modalities.map(function (_, b) { return F.itemNode(items, b, i); }));
+          marks = [{row: rowOf[i]}, {row: n + rowOf[i]}];
+          Plotly.relayout(heatDiv, {shapes: markShapes()});
+          fig.dataset.rowsMarked = rowOf[i] + "," + (n + rowOf[i]);
+        });
       }, function (p) {           // click it: the heatmap zooms to its pair
         fig.dataset.centred = String(p.index);
         centre(p.index);
@@ -465,8 +474,6 @@
     mount.addEventListener("focusin", loadItems);
     return F.getJSON(meta.heatmap.src).then(function (r) {
       hm = r;
-      hm.pos = new Array(n);
-      hm.order.forEach(function (i, k) { hm.pos[i] = k; });
       py = Pyramid(hm);
       return Promise.all([drawHeat(true), drawScatter()]);
     }).then(bind);

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from exporters.errors import UserError
-from exporters.figures._encoding import dumps, pack_matrix, slug
+from exporters.figures._encoding import dumps, pack_matrix, pack_points, slug
 
 PROJECTIONS = ("PCA", "UMAP", "TSNE")
 THUMB_PX = 160
@@ -67,6 +67,13 @@ class FigureContext:
         hosts compress by content type, and few compress application/octet-stream."""
         meta, payload = pack_matrix(m)
         self.write_bytes(rel, gzip.compress(payload, compresslevel=9, mtime=0))   # mtime 0: byte-identical
+        return {**meta, "gzip": True, "src": rel}
+
+    def write_points(self, rel: str, box: dict) -> dict:
+        """Write unit_box coordinates (pack_points), gzipped as write_matrix's, to `rel` (a .bin file);
+        return their metadata with `src`."""
+        meta, payload = pack_points(box)
+        self.write_bytes(rel, gzip.compress(payload, compresslevel=9, mtime=0))
         return {**meta, "gzip": True, "src": rel}
 
     def item_file(self, src: str, kind: str, dataset_id: str, index: int) -> str:

@@ -5,7 +5,7 @@ Views per model: UMAP of all items after closing the gap; UMAP fitted on the fir
 second placed out of sample (closes the gap visually only); UMAP of the concatenated pair vectors
 (one point per pair). The gap-open picture is the 100-pair explorer's; at this size each UMAP costs
 tens of seconds on two cores, so the build computes only the views that answer the section's
-question. Coordinates in [-1, 1] at 3 decimals.
+question. Coordinates in [-1, 1] at 3 decimals, as int16 thousandths (_encoding.pack_points).
 
 The heatmap is the section's first model only: its pyramid is tens of MB (a few kB per tile, fetched on
 demand), and the scatter of any model links to it by pair. Gap open, rows in the clustered order of
@@ -45,8 +45,8 @@ def build(ctx: FigureContext, section: str = "large", **_: object) -> dict | Non
     for mid, emb in models.items():
         views = _views(ctx, ds, emb)
         # one file a view: a reader fetches the view they open, not all three
-        urls = {v: ctx.write_json(f"data/{slug(section)}/{slug(mid)}-{v}.json", xy) for v, xy in views.items()}
-        out.append({"id": mid, "label": str(ctx.world.label(mid)), "views": urls})
+        files = {v: ctx.write_points(f"data/{slug(section)}/{slug(mid)}-{v}.bin", xy) for v, xy in views.items()}
+        out.append({"id": mid, "label": str(ctx.world.label(mid)), "views": files})
     first = next(iter(models))
     return {"section": section, "n": len(ds), "dataset": ds.id, "items": items, "models": out,
             "modalities": [ds.modality(k).label for k in ds.names[:2]],
@@ -154,8 +154,11 @@ def heatmap(ctx: FigureContext, section: str, ds: PairedDataset, mid: str, emb: 
     offset, scale = (float(v) for v in arr["scale"])
     pair_mean, block_mean, block_max = (float(v) for v in arr["summary"])
     overview = max(levels)
+    # the order maps a row to its item: needed by hover and the links only, so fetched with the items
+    # (on the reader's first pointer or focus), not with the first view (5,000 pairs: 11 kB gzipped)
+    order = ctx.write_json(f"data/{slug(section)}/heatmap-{slug(mid)}-order.json", arr["order"].tolist())
     meta = {"model": mid, "label": str(ctx.world.label(mid)), "n": n, "names": names,
-            "modalities": [ds.modality(k).label for k in names], "order": arr["order"].tolist(),
+            "modalities": [ds.modality(k).label for k in names], "order": order,
             "clusters": {"key": f"{names[1]}_{names[0]}", "sizes": arr["sizes"].tolist(),
                          "labels": [str(v) for v in arr["labels"]]},
             "tile": tiles.TILE, "levels": [levels[p] for p in sorted(levels)], "overview": overview,

@@ -154,6 +154,8 @@ def _kind(rel: str) -> str:
     name = rel.rsplit("/", 1)[-1]
     if name.startswith("plotly") and name.endswith(".js"):
         return "plotly"
+    if rel.endswith(".bin") and rel.startswith("data/large/") and "/tiles/" not in rel:
+        return "figure data"     # the large page's scatter coordinates (FigureContext.write_points)
     if rel.endswith(".bin"):
         return "matrices"
     if rel.startswith("data/") and rel.endswith(".json"):
@@ -221,7 +223,7 @@ def _similarity(site: Path, fetched: list[str]) -> dict | None:
 
     def walk(v):
         if isinstance(v, dict):
-            if isinstance(v.get("src"), str) and v["src"].endswith(".bin") and "encoding" in v:
+            if isinstance(v.get("src"), str) and v["src"].endswith(".bin") and str(v.get("encoding")).startswith("u8"):
                 metas[v["src"]] = v
             for x in v.values():
                 walk(x)

@@ -251,3 +251,33 @@ def test_block_max_shows_what_the_mean_hides(large_site):
         assert len(raw) == min(256, size) ** 2
     assert w.errors == []
     page.close()
+
+
+def test_coarse_cell_panel_fetches_its_block_max(large_site):
+    """Hovering a coarse cell while the mean plane is drawn: the panel waits for the cell's max-plane file (fetched
+    then, once), and states the block's mean and maximum as the embeddings give them."""
+    s, meta = large_site, large_site["meta"]
+    n, (x, y) = meta["n"], s["emb"]
+    page = s["browser"].new_page(viewport={"width": 1400, "height": 1000})
+    w = PageWatch(page)
+    page.goto(s["base"] + "large/")
+    w.wait_figures()
+    assert _level(page) == "8" and not [b for b in _bins(page) if b.endswith("-max")]
+    r, c = 300, n + 420                        # an image row against a text column (the overview is one tile here)
+    page.locator(f"{FIG} .fx-tiles").scroll_into_view_if_needed()
+    page.mouse.move(*page.evaluate(CELL_XY, [r, c]))
+    page.wait_for_function(f"() => /Block mean/.test(document.querySelector('{FIG} .fx-panel').innerText)")
+    text = page.inner_text(f"{FIG} .fx-panel")
+    got = re.search(r"rows (\d+)–(\d+) × \S+ columns (\d+)–(\d+) of the ordered matrix\. "
+                    r"Block mean (-?\d+\.\d+), block maximum (-?\d+\.\d+)", text)
+    assert got, text
+    r0, r1, c0, c1 = (int(v) for v in got.groups()[:4])
+    assert (r0 - 1, r1, c0 - 1, c1) == (296, 304, 416, 424)   # the hovered cell's 8 x 8 block (1-based in the panel)
+    o = np.asarray(meta["order"])
+    block = x[o][r0 - 1:r1] @ y[o][c0 - 1:c1].T
+    tol = meta["max_abs_error"] + 5e-4   # the stored step, and 3 decimals shown
+    assert abs(float(got.group(5)) - block.mean()) <= tol and abs(float(got.group(6)) - block.max()) <= tol
+    maxes = [b for b in _bins(page) if b.endswith("-max")]
+    assert maxes == ["8/0-0-max"], maxes       # that cell's tile, its max plane only, once
+    assert w.errors == []
+    page.close()

@@ -135,4 +135,3 @@ def unpack_points(meta: dict, payload: bytes) -> dict:
         raise UserError(f"{meta.get('src', 'points')}: encoding {meta.get('encoding')!r} with {q.size} values "
                         f"for {meta.get('points')} points")
     return {k: [round(float(v) * meta["step"], 3) + 0.0 for v in q[i::2]] for i, k in enumerate("xy")}
-

@@ -334,13 +334,16 @@
       return itemsPromise;
     }
     function itemAt(row) { var a = Math.floor(row / n); return [a, order[row - a * n]]; }   // [modality, item]
+    var shown = 0;   // counts what the panel was asked to show: a late answer for an older request is dropped
     function withItems(show) {
+      shown++;
       lastShow = show;
       if (items) return show();
       panel.show([h("p", {className: "fx-hint", text: "Loading the items…"})]);
       loadItems();
     }
     function showCell(r, c) {
+      shown++;
       cursor = [r, c];
       var ci = cellInfo(r, c);
       if (ci.single) {
@@ -356,9 +359,9 @@
         lastShow = null;
         if (ci.mean === null || ci.max === null) {   // the plane not drawn: fetched for the panel, then shown
           panel.show([h("p", {className: "fx-hint", text: "Loading the block values…"})]);
-          var p = drawn.p;
+          var p = drawn.p, asked = shown;
           py.load(p, r, r + 1, c, c + 1, [0, 1]).then(function () {
-            if (drawn.p === p && cursor && cursor[0] === r && cursor[1] === c) showCell(r, c);
+            if (asked === shown && drawn.p === p && cursor && cursor[0] === r && cursor[1] === c) showCell(r, c);
           });
           fig.dataset.cell = "";
           return ci;
